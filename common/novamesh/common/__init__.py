@@ -1,0 +1,1 @@
+"""Code every novamesh service shares: configuration, logs, telemetry, gRPC and databases."""

@@ -1,0 +1,188 @@
+"""Configuration: a TOML file, then environment variables on top.
+
+Every setting has an embedded default so that `make run` works with no file at all. A file is
+named by `--config PATH` or `NOVAMESH_CONFIG`; any key can then be overridden by an environment
+variable `NOVAMESH__<SECTION>__<KEY>` (for example `NOVAMESH__DATABASE__API_URL`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+ENV_PREFIX = "NOVAMESH__"
+
+
+@dataclass
+class Endpoints:
+    """Where each service's gRPC server listens (host:port), and the public REST edges."""
+
+    gateway: str = "127.0.0.1:50051"
+    router: str = "127.0.0.1:50052"
+    scheduler: str = "127.0.0.1:50053"
+    placement: str = "127.0.0.1:50054"
+    agent: str = "127.0.0.1:50055"
+    compute_public_url: str = "http://127.0.0.1:8774"
+    placement_public_url: str = "http://127.0.0.1:8778"
+    image_public_url: str = "http://127.0.0.1:9292"
+
+
+@dataclass
+class DatabaseConfig:
+    """SQLAlchemy URLs. Cell databases are named by the cell mappings in the API database."""
+
+    api_url: str = "sqlite:///{state_dir}/api.db"
+    placement_url: str = "sqlite:///{state_dir}/placement.db"
+    cell0_url: str = "sqlite:///{state_dir}/cell0.db"
+    cell1_url: str = "sqlite:///{state_dir}/cell1.db"
+    echo: bool = False
+
+
+@dataclass
+class TelemetryConfig:
+    """OTLP export when an endpoint is set; otherwise spans go to JSON lines under trace_dir."""
+
+    otlp_endpoint: str = ""
+    trace_dir: str = "{state_dir}/traces"
+    enabled: bool = True
+
+
+@dataclass
+class RedisConfig:
+    """Empty url: in-process equivalents (one machine, no Redis)."""
+
+    url: str = ""
+
+
+@dataclass
+class AuthConfig:
+    """`noauth`: X-Auth-Token is `user[:project]`; user `admin` gets the admin role."""
+
+    strategy: str = "noauth"
+    default_user: str = "admin"
+    default_project: str = "admin"
+
+
+@dataclass
+class AgentConfig:
+    """A compute agent: its driver, and for the fake driver how many hosts it simulates."""
+
+    driver: str = "fake"
+    host_prefix: str = "fake-host"
+    host_count: int = 4
+    hosts: list[str] = field(default_factory=list)
+    vcpus: int = 16
+    memory_mb: int = 32768
+    disk_gb: int = 500
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_memory_mb: int = 512
+    heartbeat_interval: float = 5.0
+    spawn_seconds: float = 0.0
+    availability_zone: str = "nova"
+
+
+@dataclass
+class SchedulerConfig:
+    enabled_filters: list[str] = field(
+        default_factory=lambda: [
+            "ComputeFilter",
+            "AvailabilityZoneFilter",
+            "ComputeCapabilitiesFilter",
+            "ImagePropertiesFilter",
+            "ServerGroupAntiAffinityFilter",
+            "ServerGroupAffinityFilter",
+        ]
+    )
+    weighers: list[str] = field(default_factory=lambda: ["RAMWeigher", "CPUWeigher"])
+    max_placement_results: int = 1000
+    max_attempts: int = 3
+    host_subset_size: int = 1
+
+
+@dataclass
+class ApiConfig:
+    max_limit: int = 1000
+    reclaim_instance_interval: int = 0
+
+
+@dataclass
+class Config:
+    state_dir: str = ".novamesh"
+    log_level: str = "INFO"
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+
+    def expand(self, value: str) -> str:
+        """Substitute `{state_dir}` in a path or URL setting."""
+        return value.replace("{state_dir}", str(Path(self.state_dir).resolve()))
+
+
+T = TypeVar("T")
+
+
+def _coerce(raw: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (list, typing.List):  # noqa: UP006
+        (item_tp,) = typing.get_args(tp)
+        items = raw if isinstance(raw, list) else [s for s in str(raw).split(",") if s.strip()]
+        return [_coerce(i.strip() if isinstance(i, str) else i, item_tp) for i in items]
+    if origin in (typing.Union, types.UnionType):
+        return raw
+    if tp is bool:
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in ("1", "true", "yes", "on")
+    if tp is int:
+        return int(raw)
+    if tp is float:
+        return float(raw)
+    if tp is str:
+        return str(raw)
+    return raw
+
+
+def _build(cls: type[T], data: dict[str, Any], env: dict[str, str], prefix: str) -> T:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        tp = hints[f.name]
+        env_key = f"{prefix}{f.name.upper()}"
+        if dataclasses.is_dataclass(tp):
+            sub = data.get(f.name, {})
+            if not isinstance(sub, dict):
+                raise ValueError(f"[{f.name}] must be a table")
+            kwargs[f.name] = _build(tp, sub, env, env_key + "__")  # type: ignore[arg-type]
+            continue
+        if env_key in env:
+            kwargs[f.name] = _coerce(env[env_key], tp)
+        elif f.name in data:
+            kwargs[f.name] = _coerce(data[f.name], tp)
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if unknown:
+        raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+    return cls(**kwargs)
+
+
+def load(path: str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load the configuration: defaults, then the TOML file, then NOVAMESH__* variables."""
+    env = dict(os.environ) if env is None else env
+    path = path or env.get("NOVAMESH_CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    return _build(Config, data, env, ENV_PREFIX)
