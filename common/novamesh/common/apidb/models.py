@@ -1,0 +1,153 @@
+"""SQLAlchemy models of the API database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from novamesh.common.db import UTCDateTime, metadata, utcnow
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    metadata = metadata()
+
+
+class Timestamps:
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
+
+
+class CellMapping(Timestamps, Base):
+    __tablename__ = "cell_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    # The cell's agent channel: the router endpoint its agents connect to.
+    transport_url: Mapped[str] = mapped_column(Text)
+    database_connection: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HostMapping(Timestamps, Base):
+    __tablename__ = "host_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cell_id: Mapped[int] = mapped_column(ForeignKey("cell_mappings.id"))
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    cell: Mapped[CellMapping] = relationship(lazy="joined")
+
+
+class InstanceMapping(Timestamps, Base):
+    __tablename__ = "instance_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    # NULL until the instance is scheduled (or buried in cell0).
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("cell_mappings.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    queued_for_delete: Mapped[bool] = mapped_column(Boolean, default=False)
+    cell: Mapped[CellMapping | None] = relationship(lazy="joined")
+
+
+class BuildRequest(Timestamps, Base):
+    """An instance that has no cell yet; `instance` is a serialized cells.v1.Instance."""
+
+    __tablename__ = "build_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    instance: Mapped[bytes] = mapped_column(LargeBinary)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class RequestSpec(Base):
+    """What the boot asked for; `spec` is a serialized scheduler.v1.RequestSpec."""
+
+    __tablename__ = "request_specs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    spec: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Flavor(Timestamps, Base):
+    __tablename__ = "flavors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flavorid: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer, default=0)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
+    swap: Mapped[int] = mapped_column(Integer, default=0)
+    rxtx_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    vcpu_weight: Mapped[int | None] = mapped_column(Integer)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    extra_specs: Mapped[list[FlavorExtraSpec]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+    projects: Mapped[list[FlavorProject]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class FlavorExtraSpec(Timestamps, Base):
+    __tablename__ = "flavor_extra_specs"
+    __table_args__ = (UniqueConstraint("flavor_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class FlavorProject(Timestamps, Base):
+    __tablename__ = "flavor_projects"
+    __table_args__ = (UniqueConstraint("flavor_id", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(255))
+
+
+class KeyPair(Timestamps, Base):
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16), default="ssh")
+
+
+class Image(Timestamps, Base):
+    """An image of the built-in image service (the part of Glance v2 Nova users need)."""
+
+    __tablename__ = "images"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    visibility: Mapped[str] = mapped_column(String(16), default="shared")
+    owner: Mapped[str | None] = mapped_column(String(255), index=True)
+    container_format: Mapped[str | None] = mapped_column(String(32))
+    disk_format: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[int | None] = mapped_column(Integer)
+    virtual_size: Mapped[int | None] = mapped_column(Integer)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    properties: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
