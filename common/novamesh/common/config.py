@@ -101,10 +101,49 @@ class SchedulerConfig:
             "ServerGroupAffinityFilter",
         ]
     )
-    weighers: list[str] = field(default_factory=lambda: ["RAMWeigher", "CPUWeigher"])
+    weighers: list[str] = field(
+        default_factory=lambda: [
+            "RAMWeigher",
+            "CPUWeigher",
+            "DiskWeigher",
+            "IoOpsWeigher",
+            "ServerGroupSoftAffinityWeigher",
+            "ServerGroupSoftAntiAffinityWeigher",
+            "BuildFailureWeigher",
+            "CrossCellWeigher",
+        ]
+    )
     max_placement_results: int = 1000
     max_attempts: int = 3
     host_subset_size: int = 1
+    # Shuffle hosts whose weights tie for best (spreads identical hosts across replicas).
+    shuffle_best_same_weighed_hosts: bool = False
+    # How often the aggregates (and their metadata) are re-read from the API database.
+    aggregate_refresh_interval: float = 30.0
+    max_instances_per_host: int = 50
+    max_io_ops_per_host: int = 8
+    isolated_images: list[str] = field(default_factory=list)
+    isolated_hosts: list[str] = field(default_factory=list)
+    restrict_isolated_hosts_to_isolated_images: bool = True
+    aggregate_image_properties_isolation_namespace: str = ""
+    aggregate_image_properties_isolation_separator: str = "."
+    # PCI aliases, each "name:vendor_id:product_id" (flavor extra spec pci_passthrough:alias).
+    pci_alias: list[str] = field(default_factory=list)
+    # MetricsFilter/MetricsWeigher: "name=ratio" entries.
+    metrics_weight_setting: list[str] = field(default_factory=list)
+    metrics_required: bool = True
+    metrics_weight_of_unavailable: float = -10000.0
+    # Weigher multipliers (an aggregate's metadata key of the same name overrides them).
+    ram_weight_multiplier: float = 1.0
+    cpu_weight_multiplier: float = 1.0
+    disk_weight_multiplier: float = 1.0
+    io_ops_weight_multiplier: float = -1.0
+    metrics_weight_multiplier: float = 1.0
+    soft_affinity_weight_multiplier: float = 1.0
+    soft_anti_affinity_weight_multiplier: float = 1.0
+    build_failure_weight_multiplier: float = 1000000.0
+    num_instances_weight_multiplier: float = 0.0
+    cross_cell_move_weight_multiplier: float = 1000000.0
 
 
 @dataclass
