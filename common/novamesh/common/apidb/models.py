@@ -7,6 +7,7 @@ import datetime as dt
 from novamesh.common.db import UTCDateTime, metadata, utcnow
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -141,13 +142,27 @@ class Image(Timestamps, Base):
     owner: Mapped[str | None] = mapped_column(String(255), index=True)
     container_format: Mapped[str | None] = mapped_column(String(32))
     disk_format: Mapped[str | None] = mapped_column(String(32))
-    size: Mapped[int | None] = mapped_column(Integer)
-    virtual_size: Mapped[int | None] = mapped_column(Integer)
+    # Bytes: images pass 2 GiB, so 64-bit on every backend.
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    virtual_size: Mapped[int | None] = mapped_column(BigInteger)
     checksum: Mapped[str | None] = mapped_column(String(32))
     os_hash_algo: Mapped[str | None] = mapped_column(String(64))
     os_hash_value: Mapped[str | None] = mapped_column(String(128))
     min_ram: Mapped[int] = mapped_column(Integer, default=0)
     min_disk: Mapped[int] = mapped_column(Integer, default=0)
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    os_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     properties: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ImageMember(Timestamps, Base):
+    """A project an image with visibility `shared` is shared with, and its answer."""
+
+    __tablename__ = "image_members"
+    __table_args__ = (UniqueConstraint("image_id", "member"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    member: Mapped[str] = mapped_column(String(255), index=True)
+    # pending, accepted or rejected.
+    status: Mapped[str] = mapped_column(String(20), default="pending")

@@ -71,14 +71,15 @@ def upgrade() -> None:
     sa.Column('owner', sa.String(length=255), nullable=True),
     sa.Column('container_format', sa.String(length=32), nullable=True),
     sa.Column('disk_format', sa.String(length=32), nullable=True),
-    sa.Column('size', sa.Integer(), nullable=True),
-    sa.Column('virtual_size', sa.Integer(), nullable=True),
+    sa.Column('size', sa.BigInteger(), nullable=True),
+    sa.Column('virtual_size', sa.BigInteger(), nullable=True),
     sa.Column('checksum', sa.String(length=32), nullable=True),
     sa.Column('os_hash_algo', sa.String(length=64), nullable=True),
     sa.Column('os_hash_value', sa.String(length=128), nullable=True),
     sa.Column('min_ram', sa.Integer(), nullable=False),
     sa.Column('min_disk', sa.Integer(), nullable=False),
     sa.Column('protected', sa.Boolean(), nullable=False),
+    sa.Column('os_hidden', sa.Boolean(), nullable=False),
     sa.Column('properties', sa.JSON(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
@@ -141,6 +142,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_host_mappings')),
     sa.UniqueConstraint('host', name=op.f('uq_host_mappings_host'))
     )
+    op.create_table('image_members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('image_id', sa.String(length=36), nullable=False),
+    sa.Column('member', sa.String(length=255), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['image_id'], ['images.id'], name=op.f('fk_image_members_image_id_images'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_image_members')),
+    sa.UniqueConstraint('image_id', 'member', name=op.f('uq_image_members_image_id_member'))
+    )
+    with op.batch_alter_table('image_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_image_members_image_id'), ['image_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_image_members_member'), ['member'], unique=False)
+
     op.create_table('instance_mappings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_uuid', sa.String(length=36), nullable=False),
@@ -168,6 +184,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_instance_mappings_cell_id'))
 
     op.drop_table('instance_mappings')
+    with op.batch_alter_table('image_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_image_members_member'))
+        batch_op.drop_index(batch_op.f('ix_image_members_image_id'))
+
+    op.drop_table('image_members')
     op.drop_table('host_mappings')
     op.drop_table('flavor_projects')
     op.drop_table('flavor_extra_specs')
