@@ -153,6 +153,36 @@ class ApiConfig:
 
 
 @dataclass
+class ImageConfig:
+    """The built-in image service (Glance v2 subset) served by the api-gateway."""
+
+    # Where image bits live, one file per image id.
+    store_dir: str = "{state_dir}/images"
+    # Largest image accepted, in bytes (Glance's image_size_cap); bigger uploads get a 413.
+    max_image_size: int = 1024**4
+    limit_param_default: int = 25
+    api_limit_max: int = 1000
+    disk_formats: list[str] = field(
+        default_factory=lambda: [
+            "ami",
+            "ari",
+            "aki",
+            "vhd",
+            "vhdx",
+            "vmdk",
+            "raw",
+            "qcow2",
+            "vdi",
+            "iso",
+            "ploop",
+        ]
+    )
+    container_formats: list[str] = field(
+        default_factory=lambda: ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+    )
+
+
+@dataclass
 class Config:
     state_dir: str = ".novamesh"
     log_level: str = "INFO"
@@ -164,6 +194,7 @@ class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
 
     def expand(self, value: str) -> str:
         """Substitute `{state_dir}` in a path or URL setting."""
