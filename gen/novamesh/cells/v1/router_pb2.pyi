@@ -276,6 +276,107 @@ class DeleteInstanceResponse(_message.Message):
 Global___DeleteInstanceResponse: _TypeAlias = DeleteInstanceResponse  # noqa: Y015
 
 @_typing.final
+class InstanceActionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ParamsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    UUID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
+    EXPECTED_VM_STATES_FIELD_NUMBER: _builtins.int
+    EXPECTED_TASK_STATES_FIELD_NUMBER: _builtins.int
+    TASK_STATE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    uuid: _builtins.str
+    action: _builtins.str
+    """Nova's action: start, stop, reboot, pause, unpause, suspend, resume, lock, unlock ..."""
+    task_state: _builtins.str
+    """The task_state to set when the action is accepted; empty for actions without one (lock)."""
+    request_id: _builtins.str
+    @_builtins.property
+    def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Action arguments, e.g. {"type": "HARD"} for reboot, {"reason": "..."} for lock."""
+
+    @_builtins.property
+    def expected_vm_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The vm_states the gateway found acceptable; empty means any."""
+
+    @_builtins.property
+    def expected_task_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The task_states the gateway found acceptable ("" stands for no task); empty means any."""
+
+    def __init__(
+        self,
+        *,
+        uuid: _builtins.str = ...,
+        action: _builtins.str = ...,
+        params: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        expected_vm_states: _abc.Iterable[_builtins.str] | None = ...,
+        expected_task_states: _abc.Iterable[_builtins.str] | None = ...,
+        task_state: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "expected_task_states", b"expected_task_states", "expected_vm_states", b"expected_vm_states", "params", b"params", "request_id", b"request_id", "task_state", b"task_state", "uuid", b"uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstanceActionRequest: _TypeAlias = InstanceActionRequest  # noqa: Y015
+
+@_typing.final
+class UpdateInstanceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UUID_FIELD_NUMBER: _builtins.int
+    INSTANCE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    uuid: _builtins.str
+    @_builtins.property
+    def instance(self) -> Global___Instance:
+        """The new values; only the fields named in update_mask are read."""
+
+    @_builtins.property
+    def update_mask(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Instance field names: name, hostname, description, access_ip_v4, access_ip_v6, metadata,
+        tags, locked, locked_reason.
+        """
+
+    def __init__(
+        self,
+        *,
+        uuid: _builtins.str = ...,
+        instance: Global___Instance | None = ...,
+        update_mask: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance", "update_mask", b"update_mask", "uuid", b"uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateInstanceRequest: _TypeAlias = UpdateInstanceRequest  # noqa: Y015
+
+@_typing.final
 class WatchInstancesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -56,6 +56,16 @@ class CellsRouterServiceStub:
                 request_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.DeleteInstanceRequest.SerializeToString,
                 response_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.DeleteInstanceResponse.FromString,
                 _registered_method=True)
+        self.InstanceAction = channel.unary_unary(
+                '/novamesh.cells.v1.CellsRouterService/InstanceAction',
+                request_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.InstanceActionRequest.SerializeToString,
+                response_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
+                _registered_method=True)
+        self.UpdateInstance = channel.unary_unary(
+                '/novamesh.cells.v1.CellsRouterService/UpdateInstance',
+                request_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.UpdateInstanceRequest.SerializeToString,
+                response_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
+                _registered_method=True)
         self.WatchInstances = channel.unary_stream(
                 '/novamesh.cells.v1.CellsRouterService/WatchInstances',
                 request_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.WatchInstancesRequest.SerializeToString,
@@ -105,6 +115,23 @@ class CellsRouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InstanceAction(self, request, context):
+        """A lifecycle action on one instance (start, stop, reboot ...): the router moves the instance
+        to `task_state` only if its vm_state/task_state still match what the gateway checked
+        (compare-and-swap; FAILED_PRECONDITION otherwise), then sends the command to its agent.
+        Returns the instance as updated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInstance(self, request, context):
+        """Change the user-editable fields of an instance named in `update_mask`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchInstances(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -148,6 +175,16 @@ def add_CellsRouterServiceServicer_to_server(servicer, server):
                     servicer.DeleteInstance,
                     request_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.DeleteInstanceRequest.FromString,
                     response_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.DeleteInstanceResponse.SerializeToString,
+            ),
+            'InstanceAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.InstanceAction,
+                    request_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.InstanceActionRequest.FromString,
+                    response_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.SerializeToString,
+            ),
+            'UpdateInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInstance,
+                    request_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.UpdateInstanceRequest.FromString,
+                    response_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.SerializeToString,
             ),
             'WatchInstances': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchInstances,
@@ -274,6 +311,60 @@ class CellsRouterService:
             '/novamesh.cells.v1.CellsRouterService/DeleteInstance',
             novamesh_dot_cells_dot_v1_dot_router__pb2.DeleteInstanceRequest.SerializeToString,
             novamesh_dot_cells_dot_v1_dot_router__pb2.DeleteInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InstanceAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.cells.v1.CellsRouterService/InstanceAction',
+            novamesh_dot_cells_dot_v1_dot_router__pb2.InstanceActionRequest.SerializeToString,
+            novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.cells.v1.CellsRouterService/UpdateInstance',
+            novamesh_dot_cells_dot_v1_dot_router__pb2.UpdateInstanceRequest.SerializeToString,
+            novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,14 @@ class CellsRouterServiceStub:
     ListInstances: _grpc.UnaryUnaryMultiCallable[_router_pb2.ListInstancesRequest, _router_pb2.ListInstancesResponse]
     """Instances across cells, merge-sorted, with limit and marker."""
     DeleteInstance: _grpc.UnaryUnaryMultiCallable[_router_pb2.DeleteInstanceRequest, _router_pb2.DeleteInstanceResponse]
+    InstanceAction: _grpc.UnaryUnaryMultiCallable[_router_pb2.InstanceActionRequest, _router_pb2.Instance]
+    """A lifecycle action on one instance (start, stop, reboot ...): the router moves the instance
+    to `task_state` only if its vm_state/task_state still match what the gateway checked
+    (compare-and-swap; FAILED_PRECONDITION otherwise), then sends the command to its agent.
+    Returns the instance as updated.
+    """
+    UpdateInstance: _grpc.UnaryUnaryMultiCallable[_router_pb2.UpdateInstanceRequest, _router_pb2.Instance]
+    """Change the user-editable fields of an instance named in `update_mask`."""
     WatchInstances: _grpc.UnaryStreamMultiCallable[_router_pb2.WatchInstancesRequest, _router_pb2.InstanceEvent]
     WatchHostStates: _grpc.UnaryStreamMultiCallable[_router_pb2.WatchHostStatesRequest, _router_pb2.HostStateUpdate]
     """The scheduler's host-state feed: a snapshot of every host, then every change."""
@@ -65,6 +73,14 @@ class CellsRouterServiceAsyncStub(CellsRouterServiceStub):
     ListInstances: _aio.UnaryUnaryMultiCallable[_router_pb2.ListInstancesRequest, _router_pb2.ListInstancesResponse]  # type: ignore[assignment]
     """Instances across cells, merge-sorted, with limit and marker."""
     DeleteInstance: _aio.UnaryUnaryMultiCallable[_router_pb2.DeleteInstanceRequest, _router_pb2.DeleteInstanceResponse]  # type: ignore[assignment]
+    InstanceAction: _aio.UnaryUnaryMultiCallable[_router_pb2.InstanceActionRequest, _router_pb2.Instance]  # type: ignore[assignment]
+    """A lifecycle action on one instance (start, stop, reboot ...): the router moves the instance
+    to `task_state` only if its vm_state/task_state still match what the gateway checked
+    (compare-and-swap; FAILED_PRECONDITION otherwise), then sends the command to its agent.
+    Returns the instance as updated.
+    """
+    UpdateInstance: _aio.UnaryUnaryMultiCallable[_router_pb2.UpdateInstanceRequest, _router_pb2.Instance]  # type: ignore[assignment]
+    """Change the user-editable fields of an instance named in `update_mask`."""
     WatchInstances: _aio.UnaryStreamMultiCallable[_router_pb2.WatchInstancesRequest, _router_pb2.InstanceEvent]  # type: ignore[assignment]
     WatchHostStates: _aio.UnaryStreamMultiCallable[_router_pb2.WatchHostStatesRequest, _router_pb2.HostStateUpdate]  # type: ignore[assignment]
     """The scheduler's host-state feed: a snapshot of every host, then every change."""
@@ -108,6 +124,26 @@ class CellsRouterServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _router_pb2.DeleteInstanceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_router_pb2.DeleteInstanceResponse, _abc.Awaitable[_router_pb2.DeleteInstanceResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def InstanceAction(
+        self,
+        request: _router_pb2.InstanceActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.Instance, _abc.Awaitable[_router_pb2.Instance]]:
+        """A lifecycle action on one instance (start, stop, reboot ...): the router moves the instance
+        to `task_state` only if its vm_state/task_state still match what the gateway checked
+        (compare-and-swap; FAILED_PRECONDITION otherwise), then sends the command to its agent.
+        Returns the instance as updated.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateInstance(
+        self,
+        request: _router_pb2.UpdateInstanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.Instance, _abc.Awaitable[_router_pb2.Instance]]:
+        """Change the user-editable fields of an instance named in `update_mask`."""
 
     @_abc_1.abstractmethod
     def WatchInstances(
