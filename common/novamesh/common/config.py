@@ -183,6 +183,19 @@ class ImageConfig:
 
 
 @dataclass
+class CellsConfig:
+    """The cells router: which cell it serves, and how it reads across cells."""
+
+    # The cell whose agents connect to this router (name or uuid). Empty: the cell whose
+    # transport URL is this router's endpoint, else the cell named cell1.
+    cell: str = ""
+    # Per-cell time limit of a scatter-gather list; a cell slower than this is left out.
+    list_timeout: float = 2.0
+    # How often the router re-reads the cell mappings.
+    refresh_interval: float = 30.0
+
+
+@dataclass
 class Config:
     state_dir: str = ".novamesh"
     log_level: str = "INFO"
@@ -195,6 +208,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    cells: CellsConfig = field(default_factory=CellsConfig)
 
     def expand(self, value: str) -> str:
         """Substitute `{state_dir}` in a path or URL setting."""
