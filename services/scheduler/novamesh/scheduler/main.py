@@ -1,0 +1,54 @@
+"""novamesh-scheduler: SchedulerService on cfg.endpoints.scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from novamesh.common import config as config_mod
+from novamesh.common import grpcutil, service
+from novamesh.scheduler.grpc_placement import GrpcPlacement
+from novamesh.scheduler.host_feed import HostFeed
+from novamesh.scheduler.host_state import HostStateStore
+from novamesh.scheduler.pipeline import Scheduler
+from novamesh.scheduler.servicer import SchedulerServicer
+from novamesh.scheduler.v1 import scheduler_pb2, scheduler_pb2_grpc
+
+
+async def build(cfg: config_mod.Config) -> service.ServiceSpec:
+    store = HostStateStore()
+    placement_channel = grpcutil.channel(cfg.endpoints.placement)
+    router_channel = grpcutil.channel(cfg.endpoints.router)
+    scheduler = Scheduler(cfg.scheduler, store, GrpcPlacement(placement_channel))
+    servicer = SchedulerServicer(scheduler)
+    feed = HostFeed(router_channel, store)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def on_start() -> None:
+        tasks.append(asyncio.create_task(feed.run(), name="host-feed"))
+
+    async def on_stop() -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await placement_channel.close(None)
+        await router_channel.close(None)
+
+    return service.ServiceSpec(
+        listen=cfg.endpoints.scheduler,
+        registrars=[
+            lambda server: scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
+                servicer, server
+            )
+        ],
+        service_names=[scheduler_pb2.DESCRIPTOR.services_by_name["SchedulerService"].full_name],
+        on_start=on_start,
+        on_stop=on_stop,
+        extra={"scheduler": scheduler, "store": store, "feed": feed},
+    )
+
+
+def main() -> None:
+    service.run("scheduler", build)

@@ -1,0 +1,263 @@
+"""SelectDestinations: placement candidates -> filters -> weighers -> claim -> alternates.
+
+Everything between choosing a host and recording the pick (consume_from_request, group picks)
+runs without awaiting, so concurrent requests in this process always see each other's picks;
+the claim in placement is what makes several scheduler replicas safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from novamesh.common.config import SchedulerConfig
+from novamesh.scheduler import registry, resources
+from novamesh.scheduler.explain import Explanation, NoValidHost
+from novamesh.scheduler.filters import Filter
+from novamesh.scheduler.host_state import PENDING_TTL, HostState, HostStateStore
+from novamesh.scheduler.placement import Placement
+from novamesh.scheduler.resources import Candidate
+from novamesh.scheduler.spec import RequestSpec
+from novamesh.scheduler.weighers import Weigher, weigh_hosts
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Choice:
+    host: HostState
+    candidate: Candidate
+
+
+@dataclass(slots=True)
+class Placed:
+    instance_uuid: str
+    chosen: Choice
+    alternates: list[Choice] = field(default_factory=list)
+
+
+class GroupPicks:
+    """Instances this scheduler placed per server group, until the host feed shows them."""
+
+    def __init__(self) -> None:
+        self._picks: dict[str, dict[str, float]] = {}
+
+    def add(self, group_uuid: str, instance_uuid: str) -> None:
+        self._picks.setdefault(group_uuid, {})[instance_uuid] = time.monotonic() + PENDING_TTL
+
+    def discard(self, group_uuid: str, instance_uuid: str) -> None:
+        self._picks.get(group_uuid, {}).pop(instance_uuid, None)
+
+    def members(self, group_uuid: str) -> set[str]:
+        picks = self._picks.get(group_uuid)
+        if not picks:
+            return set()
+        now = time.monotonic()
+        for uuid in [u for u, exp in picks.items() if exp < now]:
+            del picks[uuid]
+        return set(picks)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        cfg: SchedulerConfig,
+        hosts: HostStateStore,
+        placement: Placement,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.hosts = hosts
+        self.placement = placement
+        self.filters: list[Filter] = registry.build_filters(cfg.enabled_filters, cfg)
+        self.weighers: list[Weigher] = registry.build_weighers(cfg.weighers, cfg)
+        self.group_picks = GroupPicks()
+        self.rng = rng or random.Random()
+
+    async def select_destinations(
+        self, spec: RequestSpec, instance_uuids: Sequence[str], return_alternates: bool
+    ) -> list[Placed]:
+        _normalise(spec)
+        request = resources.build(
+            spec, self.cfg.max_placement_results, in_tree=self._requested_node_uuid(spec)
+        )
+        why = Explanation(resources=request.unnumbered.resources, num_instances=len(instance_uuids))
+        candidates = await self.placement.candidates(request)
+        why.candidates = len(candidates)
+        by_root: dict[str, Candidate] = {}
+        for cand in candidates:
+            by_root.setdefault(cand.root_uuid, cand)
+        hosts: list[HostState] = []
+        for root in by_root:
+            state = self.hosts.get(root)
+            if state is None:
+                why.unknown += 1
+            else:
+                hosts.append(state)
+        hosts, skip_filters = self._restrict(hosts, spec, why)
+        placed: list[Placed] = []
+        try:
+            for index, uuid in enumerate(instance_uuids):
+                why.instance_index = index
+                group = spec.instance_group
+                if group is not None and group.uuid:
+                    group.members |= self.group_picks.members(group.uuid)
+                if not skip_filters:
+                    hosts = self._filter(hosts, spec, index, why)
+                if not hosts:
+                    raise NoValidHost(why.message())
+                ranked = self._rank(hosts, spec)
+                chosen = await self._claim(ranked, by_root, spec, uuid, why)
+                alternates: list[Choice] = []
+                if return_alternates:
+                    for _, host in ranked:
+                        if len(alternates) >= self.cfg.max_attempts - 1:
+                            break
+                        if host is not chosen and host.cell_uuid == chosen.cell_uuid:
+                            alternates.append(Choice(host, by_root[host.uuid]))
+                placed.append(Placed(uuid, Choice(chosen, by_root[chosen.uuid]), alternates))
+        except BaseException:
+            for done in placed:
+                self._forget(done.chosen.host, spec, done.instance_uuid)
+                await self.placement.release(done.instance_uuid)
+            raise
+        return placed
+
+    def _requested_node_uuid(self, spec: RequestSpec) -> str:
+        dest = spec.requested_destination
+        if dest is None or not dest.host:
+            return ""
+        nodes = self.hosts.by_host(dest.host)
+        if dest.node:
+            nodes = [n for n in nodes if n.nodename == dest.node]
+        return nodes[0].uuid if len(nodes) == 1 else ""
+
+    def _restrict(
+        self, hosts: list[HostState], spec: RequestSpec, why: Explanation
+    ) -> tuple[list[HostState], bool]:
+        """Ignored, forced and requested hosts. Forced hosts skip the filters (Nova's rule)."""
+        before = len(hosts)
+        if spec.ignore_hosts:
+            ignored = set(spec.ignore_hosts)
+            hosts = [h for h in hosts if h.host not in ignored]
+            why.remove("ignore_hosts", before - len(hosts))
+        dest = spec.requested_destination
+        if dest is not None:
+            n = len(hosts)
+            hosts = [
+                h
+                for h in hosts
+                if (not dest.host or h.host == dest.host)
+                and (not dest.node or h.nodename == dest.node)
+                and (not dest.cell_uuid or h.cell_uuid == dest.cell_uuid)
+            ]
+            why.remove("requested destination", n - len(hosts))
+        forced = bool(spec.force_hosts or spec.force_nodes)
+        if forced:
+            n = len(hosts)
+            fh = {h.lower() for h in spec.force_hosts}
+            fn = {n.lower() for n in spec.force_nodes}
+            hosts = [
+                h
+                for h in hosts
+                if (not fh or h.host.lower() in fh) and (not fn or h.nodename.lower() in fn)
+            ]
+            why.remove("forced host", n - len(hosts))
+        return hosts, forced and not spec.retry_hosts
+
+    def _filter(
+        self, hosts: list[HostState], spec: RequestSpec, index: int, why: Explanation
+    ) -> list[HostState]:
+        for flt in self.filters:
+            if index > 0 and flt.run_once_per_request:
+                continue
+            if not flt.relevant(spec):
+                continue
+            check = flt.check
+            kept = [h for h in hosts if check(h, spec) is None]
+            if len(kept) != len(hosts):
+                why.remove(flt.name, len(hosts) - len(kept))
+                if LOG.isEnabledFor(logging.DEBUG):
+                    for h in hosts[:20]:
+                        reason = check(h, spec)
+                        if reason:
+                            LOG.debug("%s: %s: %s", flt.name, h.host, reason)
+            hosts = kept
+            if not hosts:
+                break
+        return hosts
+
+    def _rank(self, hosts: list[HostState], spec: RequestSpec) -> list[tuple[float, HostState]]:
+        ranked = weigh_hosts(self.weighers, hosts, spec)
+        if self.cfg.shuffle_best_same_weighed_hosts and len(ranked) > 1:
+            best = ranked[0][0]
+            ties = 1
+            while ties < len(ranked) and ranked[ties][0] == best:
+                ties += 1
+            head = ranked[:ties]
+            self.rng.shuffle(head)
+            ranked[:ties] = head
+        subset = min(max(1, self.cfg.host_subset_size), len(ranked))
+        if subset > 1:
+            pick = self.rng.randrange(subset)
+            ranked.insert(0, ranked.pop(pick))
+        return ranked
+
+    async def _claim(
+        self,
+        ranked: list[tuple[float, HostState]],
+        by_root: dict[str, Candidate],
+        spec: RequestSpec,
+        instance_uuid: str,
+        why: Explanation,
+    ) -> HostState:
+        for _, host in ranked:
+            self._record(host, spec, instance_uuid)
+            ok = False
+            try:
+                ok = await self.placement.claim(
+                    instance_uuid, by_root[host.uuid].allocations, spec.project_id, spec.user_id
+                )
+            finally:
+                if not ok:
+                    self._forget(host, spec, instance_uuid)
+            if ok:
+                return host
+            why.lost_claims += 1
+            LOG.info("claim on %s lost to a concurrent request; trying the next host", host.host)
+        raise NoValidHost(why.message())
+
+    def _record(self, host: HostState, spec: RequestSpec, instance_uuid: str) -> None:
+        host.consume_from_request(spec, instance_uuid)
+        group = spec.instance_group
+        if group is not None:
+            group.hosts.append(host.host)
+            group.members.add(instance_uuid)
+            if group.uuid:
+                self.group_picks.add(group.uuid, instance_uuid)
+
+    def _forget(self, host: HostState, spec: RequestSpec, instance_uuid: str) -> None:
+        host.release(instance_uuid)
+        group = spec.instance_group
+        if group is not None:
+            if host.host in group.hosts:
+                group.hosts.remove(host.host)
+            group.members.discard(instance_uuid)
+            if group.uuid:
+                self.group_picks.discard(group.uuid, instance_uuid)
+
+
+def _normalise(spec: RequestSpec) -> None:
+    """`zone:host[:node]` in the availability zone forces a host (admin-only, checked upstream)."""
+    if ":" not in spec.availability_zone:
+        return
+    zone, _, rest = spec.availability_zone.partition(":")
+    host, _, node = rest.partition(":")
+    spec.availability_zone = zone
+    if host and host not in spec.force_hosts:
+        spec.force_hosts.append(host)
+    if node and node not in spec.force_nodes:
+        spec.force_nodes.append(node)
