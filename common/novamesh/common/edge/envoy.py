@@ -1,0 +1,408 @@
+"""Envoy bootstrap for the edge: one listener per REST face, each transcoding to a gRPC backend.
+
+Per listener: HTTP/1.1 and h2c on one port (codec AUTO), CORS, the Lua shim (before the
+transcoder, so it sees the client's path and the transcoded reply), the gRPC-JSON transcoder,
+the router; `local_reply_config` renders Envoy's own errors in the listener's fault format.
+Native gRPC passes through the same port untouched. See the research notes on Envoy 1.40's
+transcoder for why each option is set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from novamesh.common.config import Config
+from novamesh.common.edge import descriptors as desc
+
+FaultFormat = Literal["nova", "placement", "glance"]
+
+TYPES = "type.googleapis.com/envoy.extensions"
+HCM = f"{TYPES}.filters.network.http_connection_manager.v3"
+FILTERS = f"{TYPES}.filters.http"
+
+COMPUTE_PACKAGE = "novamesh.compute.v1"
+IMAGE_PACKAGE = "novamesh.image.v1"
+PLACEMENT_SERVICES = (
+    "novamesh.placement.v1.PlacementRestService",
+    "novamesh.placement.v1.PlacementService",
+)
+
+REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+NOVA_FAULTS = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+CORS_ALLOW_HEADERS = (
+    "x-auth-token, content-type, accept, openstack-api-version, x-openstack-nova-api-version, "
+    "x-openstack-request-id, x-image-meta-checksum"
+)
+CORS_EXPOSE_HEADERS = (
+    "openstack-api-version, x-openstack-nova-api-version, x-openstack-request-id, "
+    "x-compute-request-id, location, vary, last-modified, content-md5"
+)
+# Big enough for a Nova detail listing or a small image upload held whole by a filter.
+BUFFER_LIMIT = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    port: int
+    upstream: str  # host:port of the gRPC backend
+    services: Sequence[str]  # fully-qualified gRPC services to transcode
+    fault_format: FaultFormat
+    address: str = "127.0.0.1"
+    strip_json_suffix: bool = False
+    strip_project_id: bool = False
+    cors_origins: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    listeners: Sequence[Listener]
+    admin_port: int
+    descriptor_path: Path = field(default_factory=desc.default_descriptor_path)
+    admin_address: str = "127.0.0.1"
+
+
+def shim_source() -> str:
+    return resources.files("novamesh.common.edge").joinpath("shim.lua").read_text()
+
+
+def _lua_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # also a valid Lua string literal
+    if isinstance(value, dict):
+        items = ", ".join(f"[{_lua_value(k)}] = {_lua_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, list | tuple):
+        return "{" + ", ".join(_lua_value(v) for v in value) + "}"
+    if value is None:
+        return "nil"
+    raise TypeError(f"no Lua literal for {value!r}")
+
+
+def lua_for(listener: Listener, descriptors: desc.Descriptors) -> str:
+    """The shim with this listener's settings prepended as `local CONFIG = {...}`."""
+    bindings = descriptors.bindings(listener.services)
+    settings: dict[str, object] = {
+        "fault_format": listener.fault_format,
+        "strip_json": listener.strip_json_suffix,
+        "strip_project": listener.strip_project_id,
+        "collections": {name: True for name in desc.collections(bindings)},
+        "routes": [list(route) for route in desc.route_table(bindings)],
+        "version_header": ["placement", "1.0"] if listener.fault_format == "placement" else None,
+    }
+    prelude = "local CONFIG = " + _lua_value(settings) + "\n"
+    return prelude + shim_source()
+
+
+def _local_reply_body(fmt: FaultFormat, status: int) -> dict[str, Any]:
+    reason = REASONS.get(status, "Error")
+    if fmt == "placement":
+        return {
+            "errors": [
+                {
+                    "status": "%RESPONSE_CODE%",
+                    "title": reason,
+                    "detail": "%LOCAL_REPLY_BODY%",
+                    "code": "placement.undefined_code",
+                    "request_id": "req-%REQ(X-REQUEST-ID)%",
+                }
+            ]
+        }
+    if fmt == "glance":
+        return {"message": "%LOCAL_REPLY_BODY%", "code": f"{status} {reason}", "title": reason}
+    name = NOVA_FAULTS.get(status, "computeFault")
+    return {name: {"code": "%RESPONSE_CODE%", "message": "%LOCAL_REPLY_BODY%"}}
+
+
+def _status_filter(op: str, status: int) -> dict[str, Any]:
+    comparison = {"op": op, "value": {"default_value": status, "runtime_key": f"lr_{status}"}}
+    return {"status_code_filter": {"comparison": comparison}}
+
+
+def _local_reply_config(fmt: FaultFormat) -> dict[str, Any]:
+    request_id = [
+        {"header": {"key": "x-openstack-request-id", "value": "req-%REQ(X-REQUEST-ID)%"}},
+    ]
+    if fmt == "nova":
+        request_id.append(
+            {"header": {"key": "x-compute-request-id", "value": "req-%REQ(X-REQUEST-ID)%"}}
+        )
+    mappers = [
+        {
+            "filter": _status_filter("EQ", status),
+            "headers_to_add": request_id,
+            "body_format_override": {"json_format": _local_reply_body(fmt, status)},
+        }
+        for status in sorted(REASONS)
+    ]
+    # Anything else Envoy itself answers with (>= 400) still gets a fault body.
+    mappers.append(
+        {
+            "filter": _status_filter("GE", 400),
+            "headers_to_add": request_id,
+            "body_format_override": {"json_format": _local_reply_body(fmt, 500)},
+        }
+    )
+    return {"mappers": mappers}
+
+
+def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
+    match = [{"safe_regex": {"regex": ".*"}} if o == "*" else {"exact": o} for o in origins]
+    return {
+        "@type": f"{FILTERS}.cors.v3.CorsPolicy",
+        "allow_origin_string_match": match,
+        "allow_methods": "GET, POST, PUT, PATCH, DELETE, HEAD",
+        "allow_headers": CORS_ALLOW_HEADERS,
+        "expose_headers": CORS_EXPOSE_HEADERS,
+        "max_age": "3600",
+    }
+
+
+def cluster_name(upstream: str) -> str:
+    return "grpc_" + upstream.replace(":", "_").replace(".", "_")
+
+
+def _listener(listener: Listener, descriptors: desc.Descriptors, pb: Path) -> dict[str, Any]:
+    missing = [s for s in listener.services if not descriptors.has(s)]
+    if missing:
+        raise ValueError(f"listener {listener.name}: not in the descriptor set: {missing}")
+    vhost: dict[str, Any] = {
+        "name": listener.name,
+        "domains": ["*"],
+        "routes": [
+            {
+                "match": {"prefix": "/"},
+                # timeout 0: server-streaming watches stay open as long as the client likes.
+                "route": {"cluster": cluster_name(listener.upstream), "timeout": "0s"},
+            }
+        ],
+    }
+    if listener.cors_origins:
+        vhost["typed_per_filter_config"] = {
+            "envoy.filters.http.cors": _cors_policy(listener.cors_origins)
+        }
+    transcoder = {
+        "@type": f"{FILTERS}.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        "proto_descriptor": str(pb),
+        "services": list(listener.services),
+        "print_options": {
+            "always_print_primitive_fields": False,
+            "preserve_proto_field_names": False,
+        },
+        "convert_grpc_status": True,
+        "ignore_unknown_query_parameters": True,
+        "case_insensitive_enum_parsing": True,
+        "query_param_unescape_plus": True,
+        "request_validation_options": {
+            "reject_unknown_method": True,
+            "reject_binding_body_field_collisions": True,
+        },
+    }
+    access_log = {
+        "name": "envoy.access_loggers.stdout",
+        "typed_config": {
+            "@type": f"{TYPES}.access_loggers.stream.v3.StdoutAccessLog",
+            "log_format": {
+                "json_format": {
+                    "listener": listener.name,
+                    "start": "%START_TIME%",
+                    "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",
+                    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+                    "status": "%RESPONSE_CODE%",
+                    "grpc_status": "%GRPC_STATUS%",
+                    "duration_ms": "%DURATION%",
+                    "request_id": "%REQ(X-REQUEST-ID)%",
+                    "flags": "%RESPONSE_FLAGS%",
+                }
+            },
+        },
+    }
+    hcm = {
+        "@type": f"{HCM}.HttpConnectionManager",
+        "stat_prefix": listener.name,
+        "codec_type": "AUTO",
+        "access_log": [access_log],
+        "stream_idle_timeout": "3600s",
+        "request_timeout": "0s",
+        "route_config": {"name": listener.name, "virtual_hosts": [vhost]},
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.cors",
+                "typed_config": {"@type": f"{FILTERS}.cors.v3.Cors"},
+            },
+            {
+                "name": "envoy.filters.http.lua",
+                "typed_config": {
+                    "@type": f"{FILTERS}.lua.v3.Lua",
+                    "default_source_code": {"inline_string": lua_for(listener, descriptors)},
+                },
+            },
+            {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": transcoder},
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": f"{FILTERS}.router.v3.Router"},
+            },
+        ],
+        "local_reply_config": _local_reply_config(listener.fault_format),
+    }
+    return {
+        "name": listener.name,
+        "address": {"socket_address": {"address": listener.address, "port_value": listener.port}},
+        "per_connection_buffer_limit_bytes": BUFFER_LIMIT,
+        "filter_chains": [
+            {
+                "filters": [
+                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
+                ]
+            }
+        ],
+    }
+
+
+def _cluster(upstream: str) -> dict[str, Any]:
+    host, _, port = upstream.rpartition(":")
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        kind = "STATIC"
+    except ValueError:
+        kind = "STRICT_DNS"  # a service name (Kubernetes, compose)
+    endpoint = {"address": {"socket_address": {"address": host, "port_value": int(port)}}}
+    return {
+        "name": cluster_name(upstream),
+        "type": kind,
+        "connect_timeout": "2s",
+        "per_connection_buffer_limit_bytes": BUFFER_LIMIT,
+        "load_assignment": {
+            "cluster_name": cluster_name(upstream),
+            "endpoints": [{"lb_endpoints": [{"endpoint": endpoint}]}],
+        },
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": f"{TYPES}.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {
+                    "http2_protocol_options": {
+                        "connection_keepalive": {"interval": "30s", "timeout": "10s"}
+                    }
+                },
+            }
+        },
+    }
+
+
+def render(cfg: EdgeConfig, descriptors: desc.Descriptors | None = None) -> dict[str, Any]:
+    """The bootstrap as a plain dict (dump it as YAML or JSON)."""
+    pb = Path(cfg.descriptor_path).resolve()
+    descriptors = descriptors or desc.Descriptors.load(pb)
+    upstreams = sorted({listener.upstream for listener in cfg.listeners})
+    return {
+        "admin": {
+            "address": {
+                "socket_address": {"address": cfg.admin_address, "port_value": cfg.admin_port}
+            }
+        },
+        "static_resources": {
+            "listeners": [_listener(lst, descriptors, pb) for lst in cfg.listeners],
+            "clusters": [_cluster(u) for u in upstreams],
+        },
+    }
+
+
+def dump(bootstrap: dict[str, Any], fmt: Literal["yaml", "json"] = "yaml") -> str:
+    if fmt == "json":
+        return json.dumps(bootstrap, indent=2)
+    return str(yaml.safe_dump(bootstrap, sort_keys=False, width=120))
+
+
+def _port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def default_listeners(
+    config: Config, descriptors: desc.Descriptors, cors_origins: Sequence[str] = ()
+) -> list[Listener]:
+    """The three REST faces of a novamesh cloud, from the configured endpoints.
+
+    A face whose services are not in the descriptor set yet is left out (the image API lands
+    after the compute API), rather than failing the whole edge.
+    """
+    ep = config.endpoints
+    faces: list[Listener] = []
+    compute = descriptors.services_in(COMPUTE_PACKAGE)
+    if compute:
+        faces.append(
+            Listener(
+                "compute",
+                _port(ep.compute_public_url),
+                ep.gateway,
+                compute,
+                "nova",
+                strip_json_suffix=True,
+                strip_project_id=True,
+                cors_origins=cors_origins,
+            )
+        )
+    placement = [s for s in PLACEMENT_SERVICES if descriptors.has(s)]
+    if placement:
+        faces.append(
+            Listener(
+                "placement",
+                _port(ep.placement_public_url),
+                ep.placement,
+                placement,
+                "placement",
+                cors_origins=cors_origins,
+            )
+        )
+    image = descriptors.services_in(IMAGE_PACKAGE)
+    if image:
+        faces.append(
+            Listener(
+                "image",
+                _port(ep.image_public_url),
+                ep.gateway,
+                image,
+                "glance",
+                cors_origins=cors_origins,
+            )
+        )
+    return faces
