@@ -358,7 +358,7 @@ class UpdateInstanceRequest(_message.Message):
     @_builtins.property
     def update_mask(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Instance field names: name, hostname, description, access_ip_v4, access_ip_v6, metadata,
-        tags, locked, locked_reason.
+        tags, locked, locked_reason, system_metadata (merged key by key).
         """
 
     def __init__(
