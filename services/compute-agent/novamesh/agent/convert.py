@@ -1,0 +1,138 @@
+"""Between the channel's protos and the agent's own types; the only module that knows both."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from novamesh.agent.commands import Build, Command, Power, PowerKind, StateUpdate, Terminate
+from novamesh.agent.ledger import Outcome
+from novamesh.agent.resources import HostReport
+from novamesh.agent.v1 import agent_pb2
+from novamesh.agent.virt.model import InstanceSpec, NetworkInterface, RequestedNetwork
+
+_POWER_KINDS = {
+    agent_pb2.PowerAction.KIND_START: PowerKind.START,
+    agent_pb2.PowerAction.KIND_STOP: PowerKind.STOP,
+    agent_pb2.PowerAction.KIND_REBOOT_SOFT: PowerKind.REBOOT_SOFT,
+    agent_pb2.PowerAction.KIND_REBOOT_HARD: PowerKind.REBOOT_HARD,
+    agent_pb2.PowerAction.KIND_PAUSE: PowerKind.PAUSE,
+    agent_pb2.PowerAction.KIND_UNPAUSE: PowerKind.UNPAUSE,
+    agent_pb2.PowerAction.KIND_SUSPEND: PowerKind.SUSPEND,
+    agent_pb2.PowerAction.KIND_RESUME: PowerKind.RESUME,
+}
+POWER_KIND_PROTOS = {v: k for k, v in _POWER_KINDS.items()}
+
+
+class BadCommand(ValueError):
+    """A command the agent cannot understand (a newer router, or a bug)."""
+
+
+def command_from_proto(cmd: agent_pb2.AgentCommand) -> Command:
+    body = cmd.WhichOneof("body")
+    if body == "build":
+        return Build(instance_spec_from_proto(cmd.build.instance))
+    if body == "terminate":
+        if not cmd.terminate.instance_uuid:
+            raise BadCommand("terminate without an instance uuid")
+        return Terminate(cmd.terminate.instance_uuid)
+    if body == "power":
+        kind = _POWER_KINDS.get(cmd.power.kind)
+        if kind is None or not cmd.power.instance_uuid:
+            raise BadCommand(f"power action {cmd.power.kind} for {cmd.power.instance_uuid!r}")
+        return Power(cmd.power.instance_uuid, kind)
+    raise BadCommand(f"unknown command body {body!r}")
+
+
+def instance_spec_from_proto(spec: agent_pb2.InstanceSpec) -> InstanceSpec:
+    if not spec.uuid:
+        raise BadCommand("build without an instance uuid")
+    flavor = spec.flavor
+    return InstanceSpec(
+        uuid=spec.uuid,
+        name=spec.name,
+        hostname=spec.hostname,
+        project_id=spec.project_id,
+        user_id=spec.user_id,
+        flavor_name=flavor.name,
+        vcpus=flavor.vcpus,
+        memory_mb=flavor.memory_mb,
+        root_gb=flavor.root_gb,
+        ephemeral_gb=flavor.ephemeral_gb,
+        swap_mb=flavor.swap,
+        image_id=spec.image.id,
+        image_properties=dict(spec.image.properties),
+        metadata=dict(spec.metadata),
+        user_data=spec.user_data,
+        key_name=spec.key_name,
+        key_data=spec.key_data,
+        admin_pass=spec.admin_pass,
+        config_drive=spec.config_drive,
+        networks=tuple(
+            RequestedNetwork(n.network_id, n.port_id, n.fixed_ip, n.tag) for n in spec.networks
+        ),
+        node=spec.node,
+    )
+
+
+def interface_to_proto(i: NetworkInterface) -> agent_pb2.NetworkInterface:
+    return agent_pb2.NetworkInterface(
+        network=i.network,
+        address=i.address,
+        version=i.version,
+        mac_address=i.mac_address,
+        port_id=i.port_id,
+        tag=i.tag,
+    )
+
+
+def update_to_proto(u: StateUpdate) -> agent_pb2.InstanceUpdate:
+    msg = agent_pb2.InstanceUpdate(
+        instance_uuid=u.uuid,
+        host=u.host,
+        vm_state=u.vm_state,
+        task_state=u.task_state,
+        power_state=int(u.power_state),
+        event=u.event,
+        event_result=u.event_result,
+        fault_message=u.fault_message,
+        interfaces=[interface_to_proto(i) for i in u.interfaces],
+    )
+    if u.launched_at is not None:
+        ts = Timestamp()
+        ts.FromDatetime(u.launched_at)
+        msg.launched_at.CopyFrom(ts)
+    return msg
+
+
+def report_to_proto(r: HostReport) -> agent_pb2.HostResources:
+    return agent_pb2.HostResources(
+        host=r.host,
+        nodename=r.nodename,
+        compute_node_uuid=r.compute_node_uuid,
+        hypervisor_type=r.hypervisor_type,
+        hypervisor_version=r.hypervisor_version,
+        hypervisor_hostname=r.hypervisor_hostname,
+        vcpus=r.vcpus,
+        vcpus_used=r.vcpus_used,
+        memory_mb=r.memory_mb,
+        memory_mb_used=r.memory_mb_used,
+        local_gb=r.local_gb,
+        local_gb_used=r.local_gb_used,
+        running_vms=r.running_vms,
+        cpu_allocation_ratio=r.cpu_allocation_ratio,
+        ram_allocation_ratio=r.ram_allocation_ratio,
+        disk_allocation_ratio=r.disk_allocation_ratio,
+        host_ip=r.host_ip,
+        availability_zone=r.availability_zone,
+        cpu_info=r.cpu_info,
+        traits=list(r.traits),
+    )
+
+
+def outcome_to_proto(o: Outcome) -> agent_pb2.CommandResult:
+    return agent_pb2.CommandResult(
+        command_id=o.command_id,
+        instance_uuid=o.instance_uuid,
+        ok=o.ok,
+        error=o.error,
+        retryable=o.retryable,
+    )

@@ -1,0 +1,166 @@
+"""Per-host resource accounting: claims for the guests this agent runs, and the host reports.
+
+Usage is the sum of what the guests were given (as in Nova's resource tracker), so it is the
+same for every driver. A claim is checked against the host's capacity the way placement computes
+it, `(total - reserved) * allocation_ratio`, so a spawn the host cannot hold is refused early
+and the router can reschedule it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from novamesh.agent import identity
+from novamesh.agent.virt.driver import Driver, host_traits
+from novamesh.agent.virt.model import InstanceInfo, InstanceSpec, InsufficientCapacity
+
+
+@dataclass(frozen=True)
+class Overcommit:
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class Claim:
+    uuid: str
+    host: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """A host's capacity and use, as reported to the router and (inventory) to placement."""
+
+    host: str
+    nodename: str
+    compute_node_uuid: str
+    hypervisor_type: str
+    hypervisor_version: int
+    hypervisor_hostname: str
+    vcpus: int
+    vcpus_used: int
+    memory_mb: int
+    memory_mb_used: int
+    local_gb: int
+    local_gb_used: int
+    running_vms: int
+    cpu_allocation_ratio: float
+    ram_allocation_ratio: float
+    disk_allocation_ratio: float
+    reserved_host_memory_mb: int
+    host_ip: str
+    availability_zone: str
+    cpu_info: str
+    traits: tuple[str, ...] = field(default_factory=tuple)
+
+    def inventory_key(self) -> tuple[object, ...]:
+        """What placement needs to know; a change here means the inventory must be re-sent."""
+        return (
+            self.compute_node_uuid,
+            self.nodename,
+            self.vcpus,
+            self.memory_mb,
+            self.local_gb,
+            self.cpu_allocation_ratio,
+            self.ram_allocation_ratio,
+            self.disk_allocation_ratio,
+            self.reserved_host_memory_mb,
+            self.traits,
+        )
+
+
+class ResourceTracker:
+    def __init__(
+        self,
+        driver: Driver,
+        overcommit: Overcommit,
+        availability_zone: str,
+    ) -> None:
+        self._driver = driver
+        self._overcommit = overcommit
+        self._az = availability_zone
+        self._claims: dict[str, Claim] = {}
+
+    def recover(self, guests: list[InstanceInfo]) -> None:
+        """Count the guests that were already running when the agent started."""
+        for g in guests:
+            self._claims[g.uuid] = Claim(g.uuid, g.host, g.vcpus, g.memory_mb, g.disk_gb)
+
+    def claim(self, host: str, instance: InstanceSpec) -> None:
+        """Reserve the instance's resources on `host`; a repeated claim for it is a no-op."""
+        if instance.uuid in self._claims:
+            return
+        cap = self._driver.get_host_capacity(host)
+        oc = self._overcommit
+        used = self._used(host)
+        checks = (
+            ("vcpu", "VCPU", cap.vcpus * oc.cpu_allocation_ratio, used[0], instance.vcpus),
+            (
+                "ram",
+                "MB",
+                (cap.memory_mb - oc.reserved_host_memory_mb) * oc.ram_allocation_ratio,
+                used[1],
+                instance.memory_mb,
+            ),
+            ("disk", "GB", cap.local_gb * oc.disk_allocation_ratio, used[2], instance.disk_gb),
+        )
+        for what, unit, limit, in_use, wanted in checks:
+            free = limit - in_use
+            if wanted > free:
+                raise InsufficientCapacity(
+                    f"Insufficient compute resources on {host}: free {what} {free:.2f} {unit} "
+                    f"< requested {wanted} {unit}."
+                )
+        self._claims[instance.uuid] = Claim(
+            instance.uuid, host, instance.vcpus, instance.memory_mb, instance.disk_gb
+        )
+
+    def release(self, uuid: str) -> str | None:
+        """Give back an instance's resources; returns its host, None when it held nothing."""
+        claim = self._claims.pop(uuid, None)
+        return claim.host if claim else None
+
+    def instances(self, host: str) -> list[str]:
+        return [c.uuid for c in self._claims.values() if c.host == host]
+
+    def report(self, host: str) -> HostReport:
+        cap = self._driver.get_host_capacity(host)
+        oc = self._overcommit
+        vcpus_used, memory_used, disk_used = self._used(host)
+        return HostReport(
+            host=cap.host,
+            nodename=cap.nodename,
+            compute_node_uuid=identity.compute_node_uuid(cap.nodename),
+            hypervisor_type=cap.hypervisor_type,
+            hypervisor_version=cap.hypervisor_version,
+            hypervisor_hostname=cap.nodename,
+            vcpus=cap.vcpus,
+            vcpus_used=vcpus_used,
+            memory_mb=cap.memory_mb,
+            # Nova counts the host's reserved memory as used.
+            memory_mb_used=memory_used + oc.reserved_host_memory_mb,
+            local_gb=cap.local_gb,
+            local_gb_used=disk_used,
+            running_vms=sum(1 for c in self._claims.values() if c.host == host),
+            cpu_allocation_ratio=oc.cpu_allocation_ratio,
+            ram_allocation_ratio=oc.ram_allocation_ratio,
+            disk_allocation_ratio=oc.disk_allocation_ratio,
+            reserved_host_memory_mb=oc.reserved_host_memory_mb,
+            host_ip=cap.host_ip,
+            availability_zone=self._az,
+            cpu_info=cap.cpu_info,
+            traits=tuple(host_traits(self._driver, cap)),
+        )
+
+    def _used(self, host: str) -> tuple[int, int, int]:
+        claims = [c for c in self._claims.values() if c.host == host]
+        return (
+            sum(c.vcpus for c in claims),
+            sum(c.memory_mb for c in claims),
+            sum(c.disk_gb for c in claims),
+        )

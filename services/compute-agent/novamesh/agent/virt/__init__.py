@@ -1,0 +1,1 @@
+"""Virt drivers: a small required interface, optional capability interfaces, a registry by name."""

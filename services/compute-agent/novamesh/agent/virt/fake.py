@@ -1,0 +1,329 @@
+"""The fake driver: many simulated hosts in one process, for scale testing the whole mesh.
+
+It is a product feature, not a test double: every host has a size from configuration, guests
+take `spawn_seconds` to boot, keep a power state, answer the power actions, pause and suspend,
+and get addresses on a simulated "private" network. Guests survive an agent restart when a state
+file is given (the simulated hypervisor keeps running while the agent is away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import time
+import uuid as uuidlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from novamesh.agent.states import PowerState
+from novamesh.agent.virt.driver import REQUIRED_CAPABILITIES
+from novamesh.agent.virt.model import (
+    HostCapacity,
+    InstanceInfo,
+    InstanceNotFound,
+    InstanceSpec,
+    InvalidInstanceState,
+    NetworkInterface,
+    RequestedNetwork,
+)
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_NETWORK = "private"
+_POOL = ipaddress.IPv4Network("192.168.0.0/16")
+_PORT_NAMESPACE = uuidlib.UUID("0a4f3a52-8b0c-4c52-9e55-3f1c1d7a6b10")
+_IMAGE_TYPE_TRAITS = tuple(
+    f"COMPUTE_IMAGE_TYPE_{t}" for t in ("AKI", "AMI", "ARI", "ISO", "QCOW2", "RAW")
+)
+_CPU_INFO = json.dumps(
+    {
+        "arch": "x86_64",
+        "model": "fake",
+        "vendor": "novamesh",
+        "topology": {"cells": 1, "sockets": 1, "cores": 1, "threads": 1},
+        "features": [],
+    }
+)
+
+
+@dataclass(frozen=True)
+class FakeSettings:
+    hosts: tuple[str, ...]
+    vcpus: int = 16
+    memory_mb: int = 32768
+    disk_gb: int = 500
+    spawn_seconds: float = 0.0
+    # Where the simulated guests are kept across agent restarts; None keeps them in memory.
+    state_file: Path | None = None
+
+
+@dataclass
+class _Guest:
+    uuid: str
+    host: str
+    power_state: PowerState
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    interfaces: list[NetworkInterface] = field(default_factory=list)
+
+    def info(self) -> InstanceInfo:
+        return InstanceInfo(
+            uuid=self.uuid,
+            host=self.host,
+            power_state=self.power_state,
+            vcpus=self.vcpus,
+            memory_mb=self.memory_mb,
+            disk_gb=self.disk_gb,
+            interfaces=tuple(self.interfaces),
+        )
+
+
+class FakeDriver:
+    name = "fake"
+    capabilities = REQUIRED_CAPABILITIES | {
+        "operation.pause",
+        "operation.unpause",
+        "operation.suspend",
+        "operation.resume",
+        "operation.get-host-ip",
+        "operation.get-host-uptime",
+        "console.serial.log",
+    }
+
+    def __init__(self, settings: FakeSettings) -> None:
+        if not settings.hosts:
+            raise ValueError("the fake driver needs at least one host")
+        self._settings = settings
+        self._guests: dict[str, _Guest] = {}
+        self._used_addresses: set[str] = set()
+        self._started = time.monotonic()
+        self._flush_task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    async def init_host(self) -> None:
+        path = self._settings.state_file
+        if path is None or not path.exists():
+            return
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            LOG.warning("ignoring unreadable fake hypervisor state %s: %s", path, exc)
+            return
+        for raw in saved.get("guests", []):
+            if raw["host"] not in self._settings.hosts:
+                continue
+            guest = _Guest(
+                uuid=raw["uuid"],
+                host=raw["host"],
+                power_state=PowerState(raw["power_state"]),
+                vcpus=raw["vcpus"],
+                memory_mb=raw["memory_mb"],
+                disk_gb=raw["disk_gb"],
+                interfaces=[NetworkInterface(**i) for i in raw.get("interfaces", [])],
+            )
+            # A guest caught mid-boot by the restart never finished booting.
+            if guest.power_state == PowerState.NOSTATE:
+                continue
+            self._guests[guest.uuid] = guest
+            self._used_addresses.update(i.address for i in guest.interfaces)
+        LOG.info("fake hypervisor recovered %d guests", len(self._guests))
+
+    async def cleanup(self) -> None:
+        if self._flush_task is not None:
+            self._flush_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flush_task
+            self._flush_task = None
+        self._write_state()
+
+    # ---- hosts --------------------------------------------------------------------------
+
+    def list_hosts(self) -> Sequence[str]:
+        return self._settings.hosts
+
+    def get_host_capacity(self, host: str) -> HostCapacity:
+        self._check_host(host)
+        return HostCapacity(
+            host=host,
+            nodename=host,
+            hypervisor_type="fake",
+            hypervisor_version=1000,
+            vcpus=self._settings.vcpus,
+            memory_mb=self._settings.memory_mb,
+            local_gb=self._settings.disk_gb,
+            host_ip="127.0.0.1",
+            cpu_info=_CPU_INFO,
+            traits=_IMAGE_TYPE_TRAITS,
+        )
+
+    # ---- required operations ------------------------------------------------------------
+
+    async def spawn(self, host: str, instance: InstanceSpec) -> Sequence[NetworkInterface]:
+        self._check_host(host)
+        existing = self._guests.get(instance.uuid)
+        if existing is not None and existing.power_state != PowerState.NOSTATE:
+            return existing.interfaces
+        guest = _Guest(
+            uuid=instance.uuid,
+            host=host,
+            power_state=PowerState.NOSTATE,
+            vcpus=instance.vcpus,
+            memory_mb=instance.memory_mb,
+            disk_gb=instance.disk_gb,
+        )
+        self._guests[instance.uuid] = guest
+        guest.interfaces = self._plug(instance)
+        if self._settings.spawn_seconds > 0:
+            await asyncio.sleep(self._settings.spawn_seconds)
+        if self._guests.get(instance.uuid) is not guest:
+            raise InstanceNotFound(f"instance {instance.uuid} was deleted while it was spawning")
+        guest.power_state = PowerState.RUNNING
+        self._changed()
+        return guest.interfaces
+
+    async def destroy(self, host: str, uuid: str) -> None:
+        guest = self._guests.pop(uuid, None)
+        if guest is not None:
+            self._used_addresses.difference_update(i.address for i in guest.interfaces)
+            self._changed()
+
+    async def power_on(self, host: str, uuid: str) -> None:
+        self._transition(
+            host, uuid, {PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.RUNNING}, "start"
+        ).power_state = PowerState.RUNNING
+        self._changed()
+
+    async def power_off(self, host: str, uuid: str) -> None:
+        self._transition(host, uuid, None, "stop").power_state = PowerState.SHUTDOWN
+        self._changed()
+
+    async def reboot(self, host: str, uuid: str, *, hard: bool) -> None:
+        allowed = None if hard else {PowerState.RUNNING}
+        self._transition(host, uuid, allowed, "reboot").power_state = PowerState.RUNNING
+        self._changed()
+
+    async def get_info(self, host: str, uuid: str) -> InstanceInfo:
+        return self._guest(host, uuid).info()
+
+    async def list_instances(self, host: str) -> Sequence[InstanceInfo]:
+        return [g.info() for g in self._guests.values() if g.host == host]
+
+    # ---- optional capabilities ----------------------------------------------------------
+
+    async def pause(self, host: str, uuid: str) -> None:
+        self._transition(host, uuid, {PowerState.RUNNING}, "pause").power_state = PowerState.PAUSED
+        self._changed()
+
+    async def unpause(self, host: str, uuid: str) -> None:
+        self._transition(
+            host, uuid, {PowerState.PAUSED}, "unpause"
+        ).power_state = PowerState.RUNNING
+        self._changed()
+
+    async def suspend(self, host: str, uuid: str) -> None:
+        allowed = {PowerState.RUNNING, PowerState.PAUSED}
+        self._transition(host, uuid, allowed, "suspend").power_state = PowerState.SUSPENDED
+        self._changed()
+
+    async def resume(self, host: str, uuid: str) -> None:
+        self._transition(
+            host, uuid, {PowerState.SUSPENDED}, "resume"
+        ).power_state = PowerState.RUNNING
+        self._changed()
+
+    async def get_console_output(self, host: str, uuid: str) -> str:
+        guest = self._guest(host, uuid)
+        return f"FAKE CONSOLE OUTPUT\n{guest.uuid} is {guest.power_state.name.lower()}\n"
+
+    async def get_host_uptime(self, host: str) -> str:
+        self._check_host(host)
+        up = int(time.monotonic() - self._started)
+        now = time.strftime("%H:%M:%S")
+        return f" {now} up {up // 86400} days, {up % 86400 // 3600:2d}:{up % 3600 // 60:02d}"
+
+    # ---- internals ----------------------------------------------------------------------
+
+    def _check_host(self, host: str) -> None:
+        if host not in self._settings.hosts:
+            raise InstanceNotFound(f"host {host} is not run by this agent")
+
+    def _guest(self, host: str, uuid: str) -> _Guest:
+        guest = self._guests.get(uuid)
+        if guest is None or guest.host != host or guest.power_state == PowerState.NOSTATE:
+            raise InstanceNotFound(f"instance {uuid} is not on host {host}")
+        return guest
+
+    def _transition(
+        self, host: str, uuid: str, allowed: set[PowerState] | None, action: str
+    ) -> _Guest:
+        guest = self._guest(host, uuid)
+        if allowed is not None and guest.power_state not in allowed:
+            raise InvalidInstanceState(
+                f"cannot {action} instance {uuid} while its power state is "
+                f"{guest.power_state.name.lower()}"
+            )
+        return guest
+
+    def _plug(self, instance: InstanceSpec) -> list[NetworkInterface]:
+        requested = [n for n in instance.networks if n.network_id != "auto"]
+        if any(n.network_id == "none" for n in requested):
+            return []
+        if not requested:
+            requested = [RequestedNetwork()]
+        interfaces = []
+        for index, net in enumerate(requested):
+            address = net.fixed_ip or self._next_address()
+            self._used_addresses.add(address)
+            port_seed = f"{instance.uuid}/{index}"
+            port_id = net.port_id or str(uuidlib.uuid5(_PORT_NAMESPACE, port_seed))
+            mac_bytes = uuidlib.uuid5(_PORT_NAMESPACE, port_seed).bytes[:3]
+            interfaces.append(
+                NetworkInterface(
+                    network=net.network_id or DEFAULT_NETWORK,
+                    address=address,
+                    version=ipaddress.ip_address(address).version,
+                    mac_address="fa:16:3e:" + ":".join(f"{b:02x}" for b in mac_bytes),
+                    port_id=port_id,
+                    tag=net.tag,
+                )
+            )
+        return interfaces
+
+    def _next_address(self) -> str:
+        for address in _POOL.hosts():
+            text = str(address)
+            if text not in self._used_addresses and not text.endswith((".0", ".255")):
+                return text
+        raise InvalidInstanceState("the fake network has no free address", retryable=True)
+
+    def _changed(self) -> None:
+        """Save the guests soon; many changes in a burst cost one write."""
+        if self._settings.state_file is None or self._flush_task is not None:
+            return
+        self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(0.2)
+        self._flush_task = None
+        self._write_state()
+
+    def _write_state(self) -> None:
+        path = self._settings.state_file
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        guests = [
+            {**asdict(g), "power_state": int(g.power_state)}
+            for g in self._guests.values()
+            if g.power_state != PowerState.NOSTATE
+        ]
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"guests": guests}), encoding="utf-8")
+        os.replace(tmp, path)

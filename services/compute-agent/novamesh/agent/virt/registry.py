@@ -1,0 +1,50 @@
+"""Drivers by name. `cfg.agent.driver` picks one; a new driver is one entry in DRIVERS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from novamesh.agent import identity
+from novamesh.agent.virt.driver import Driver, check_declarations
+from novamesh.agent.virt.fake import FakeDriver, FakeSettings
+from novamesh.common.config import AgentConfig
+
+# (agent settings, the directory under which agents keep state) -> driver
+DriverFactory = Callable[[AgentConfig, Path], Driver]
+
+
+def fake_host_names(cfg: AgentConfig) -> tuple[str, ...]:
+    if cfg.hosts:
+        return tuple(cfg.hosts)
+    return tuple(f"{cfg.host_prefix}-{n}" for n in range(1, cfg.host_count + 1))
+
+
+def _fake(cfg: AgentConfig, state_root: Path) -> Driver:
+    hosts = fake_host_names(cfg)
+    return FakeDriver(
+        FakeSettings(
+            hosts=hosts,
+            vcpus=cfg.vcpus,
+            memory_mb=cfg.memory_mb,
+            disk_gb=cfg.disk_gb,
+            spawn_seconds=cfg.spawn_seconds,
+            state_file=state_root / identity.agent_id(hosts) / "fake-hypervisor.json",
+        )
+    )
+
+
+DRIVERS: dict[str, DriverFactory] = {
+    "fake": _fake,
+}
+
+
+def load(cfg: AgentConfig, state_root: Path) -> Driver:
+    try:
+        factory = DRIVERS[cfg.driver]
+    except KeyError:
+        known = ", ".join(sorted(DRIVERS))
+        raise ValueError(f"unknown virt driver {cfg.driver!r} (known: {known})") from None
+    driver = factory(cfg, state_root)
+    check_declarations(driver)
+    return driver
