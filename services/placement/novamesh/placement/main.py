@@ -1,0 +1,48 @@
+"""novamesh-placement: the typed PlacementService and the Placement REST face on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from novamesh.common import config as config_mod
+from novamesh.common import db, service
+from novamesh.placement.db import MIGRATIONS
+from novamesh.placement.objects.store import Store
+from novamesh.placement.typed import PlacementServicer
+from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
+
+LOG = logging.getLogger(__name__)
+
+
+async def open_store(url: str, echo: bool = False) -> Store:
+    """Engine plus bootstrap. SQLite databases are migrated here (one process owns the file);
+    PostgreSQL ones by `novamesh-manage db sync`, so replicas never race on migrations."""
+    if url.startswith("sqlite"):
+        await asyncio.to_thread(db.migrate, url, MIGRATIONS)
+    store = Store(db.create_async_engine(url, echo=echo))
+    await store.bootstrap()
+    return store
+
+
+async def build(cfg: config_mod.Config) -> service.ServiceSpec:
+    store = await open_store(cfg.expand(cfg.database.placement_url), cfg.database.echo)
+    typed = PlacementServicer(store)
+
+    async def on_stop() -> None:
+        await store.engine.dispose()
+
+    return service.ServiceSpec(
+        listen=cfg.endpoints.placement,
+        registrars=[
+            lambda server: placement_pb2_grpc.add_PlacementServiceServicer_to_server(typed, server),
+        ],
+        service_names=[
+            placement_pb2.DESCRIPTOR.services_by_name["PlacementService"].full_name,
+        ],
+        on_stop=on_stop,
+    )
+
+
+def main() -> None:
+    service.run("placement", build)
