@@ -23,7 +23,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def stub(store: Store) -> AsyncIterator[pbg.PlacementServiceStub]:
+async def stub(store: Store) -> AsyncIterator[pbg.PlacementServiceAsyncStub]:
     server = grpc.aio.server()
     pbg.add_PlacementServiceServicer_to_server(PlacementServicer(store), server)
     port = server.add_insecure_port("127.0.0.1:0")

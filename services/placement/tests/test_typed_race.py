@@ -13,7 +13,7 @@ RP = "5e6f0a3c-8f43-4b8e-9a51-000000000001"
 
 
 async def _provider(
-    stub: pbg.PlacementServiceStub, total: int, reserved: int, ratio: float
+    stub: pbg.PlacementServiceAsyncStub, total: int, reserved: int, ratio: float
 ) -> None:
     await stub.EnsureProvider(pb.EnsureProviderRequest(uuid=RP, name="cn1"))
     await stub.SetInventories(
@@ -27,7 +27,7 @@ async def _provider(
     )
 
 
-async def _claim(stub: pbg.PlacementServiceStub, amount: int = 1) -> grpc.StatusCode:
+async def _claim(stub: pbg.PlacementServiceAsyncStub, amount: int = 1) -> grpc.StatusCode:
     try:
         await stub.ClaimAllocations(
             pb.ClaimAllocationsRequest(
@@ -44,7 +44,7 @@ async def _claim(stub: pbg.PlacementServiceStub, amount: int = 1) -> grpc.Status
 
 
 async def test_two_claims_on_the_last_unit_exactly_one_wins(
-    stub: pbg.PlacementServiceStub,
+    stub: pbg.PlacementServiceAsyncStub,
 ) -> None:
     await _provider(stub, total=2, reserved=1, ratio=1.0)
     results = await asyncio.gather(_claim(stub), _claim(stub))
@@ -52,7 +52,7 @@ async def test_two_claims_on_the_last_unit_exactly_one_wins(
 
 
 async def test_hundred_concurrent_claims_never_exceed_capacity(
-    stub: pbg.PlacementServiceStub,
+    stub: pbg.PlacementServiceAsyncStub,
 ) -> None:
     # (total - reserved) * ratio = (8 - 3) * 2.0 = 10 units.
     await _provider(stub, total=8, reserved=3, ratio=2.0)
@@ -63,7 +63,7 @@ async def test_hundred_concurrent_claims_never_exceed_capacity(
     assert usage.usages["VCPU"] == 10
 
 
-async def test_consumer_generation_conflict_is_aborted(stub: pbg.PlacementServiceStub) -> None:
+async def test_consumer_generation_conflict_is_aborted(stub: pbg.PlacementServiceAsyncStub) -> None:
     await _provider(stub, total=4, reserved=0, ratio=1.0)
     consumer = str(uuid.uuid4())
     claim = pb.ClaimAllocationsRequest(
@@ -87,7 +87,7 @@ async def test_consumer_generation_conflict_is_aborted(stub: pbg.PlacementServic
     assert dict(got.allocations[RP].resources) == {"VCPU": 1}
 
 
-async def test_delete_allocations_is_idempotent(stub: pbg.PlacementServiceStub) -> None:
+async def test_delete_allocations_is_idempotent(stub: pbg.PlacementServiceAsyncStub) -> None:
     await _provider(stub, total=4, reserved=0, ratio=1.0)
     consumer = str(uuid.uuid4())
     await stub.DeleteAllocations(pb.DeleteAllocationsRequest(consumer_uuid=consumer))
@@ -95,7 +95,9 @@ async def test_delete_allocations_is_idempotent(stub: pbg.PlacementServiceStub) 
     assert got.consumer_generation == -1 and not got.allocations
 
 
-async def test_inventory_generation_conflict_is_aborted(stub: pbg.PlacementServiceStub) -> None:
+async def test_inventory_generation_conflict_is_aborted(
+    stub: pbg.PlacementServiceAsyncStub,
+) -> None:
     await _provider(stub, total=4, reserved=0, ratio=1.0)
     try:
         await stub.SetInventories(
