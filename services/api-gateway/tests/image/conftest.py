@@ -31,7 +31,7 @@ class Response:
         return json.loads(self.data)
 
 
-def _status(md: Iterable[tuple[str, str | bytes]] | None, default: int) -> int:
+def _status(md: Iterable[Any] | None, default: int) -> int:
     for key, value in md or ():
         if key == "x-http-status":
             return int(value)
@@ -63,7 +63,7 @@ class Rest:
     @staticmethod
     def metadata(token: str, path: str) -> list[tuple[str, str]]:
         md = [("x-auth-token", token)] if token else []
-        return md + [("x-envoy-original-path", path)] if path else md
+        return [*md, ("x-envoy-original-path", path)] if path else md
 
     async def call(
         self,
@@ -173,6 +173,6 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
             store_dir=Path(cfg.expand(cfg.image.store_dir)),
         )
     finally:
-        await channel.close()
+        await channel.close(None)
         await server.stop(None)
         await engine.dispose()
