@@ -15,6 +15,7 @@ from novamesh.common.config import Config
 from novamesh.common.edge import descriptors as desc
 from novamesh.common.edge import envoy, process
 from novamesh.gateway import image
+
 from tests.support.ports import free_ports
 
 pytestmark = pytest.mark.e2e
