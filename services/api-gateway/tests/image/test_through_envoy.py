@@ -42,9 +42,11 @@ async def edge(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     url = cfg.expand(cfg.database.api_url)
     db.migrate(url, apidb.MIGRATIONS)
     engine = db.create_async_engine(url)
-    server, grpc_port, _ = grpcutil.create_server(
-        "127.0.0.1:0", [lambda s: image.register(s, cfg, sessions=db.sessionmaker(engine))], []
-    )
+
+    def add_image_services(server: grpc.aio.Server) -> None:
+        image.register(server, cfg, sessions=db.sessionmaker(engine))
+
+    server, grpc_port, _ = grpcutil.create_server("127.0.0.1:0", [add_image_services], [])
     await server.start()
     listener = envoy.Listener(
         "image", http_port, f"127.0.0.1:{grpc_port}", image.SERVICE_NAMES[:1], "glance"
