@@ -130,20 +130,24 @@ class RouterChannel:
     async def run(self, manager: ComputeManager) -> None:
         self._channel = grpcutil.channel(self._target)
         backoff = INITIAL_BACKOFF
+        failures = 0
         try:
             while not self._stopping.is_set():
                 try:
                     await self._session(manager)
-                    LOG.warning("router closed the agent channel")
+                    reason = "router closed the agent channel"
                 except grpc.aio.AioRpcError as exc:
-                    LOG.warning(
-                        "agent channel to %s broke: %s %s",
-                        self._target,
-                        exc.code().name,
-                        exc.details(),
+                    reason = (
+                        f"agent channel to {self._target} broke: {exc.code().name} {exc.details()}"
                     )
+                if self._stopping.is_set():
+                    break
+                # Warn once per outage; the retries that follow are routine.
                 if self.registered.is_set():
                     backoff = INITIAL_BACKOFF
+                    failures = 0
+                LOG.log(logging.WARNING if failures == 0 else logging.DEBUG, reason)
+                failures += 1
                 self.registered.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)

@@ -87,7 +87,10 @@ class PlacementReporter:
                     wait = self._refresh_interval
                 except grpc.aio.AioRpcError as exc:
                     self.in_sync.clear()
-                    LOG.warning(
+                    LOG.log(
+                        logging.WARNING
+                        if backoff < 1.0 or backoff >= self._max_backoff
+                        else logging.DEBUG,
                         "placement sync failed: %s %s (retry in %.1fs)",
                         exc.code().name,
                         exc.details(),
