@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from novamesh.scheduler.host_state import HostReport, HostStateStore
+from novamesh.scheduler.aggregates import Aggregate
+from novamesh.scheduler.host_state import HostReport, HostState, HostStateStore
 from novamesh.scheduler.resources import Candidate, ResourceRequest
 
 
@@ -171,3 +173,22 @@ def simulated_cloud(
         store.update(report)
         placement.add(provider_for(report))
     return reports
+
+
+def host_state(
+    index: int = 0,
+    aggregates: Sequence[Aggregate] = (),
+    instances: Sequence[str] = (),
+    **overrides: object,
+) -> HostState:
+    """One host of the simulated cloud as the filters see it (for table tests)."""
+    report = host_report(index, **overrides)  # type: ignore[arg-type]
+    report.instance_uuids = list(instances)
+    state = HostState(uuid=report.uuid, host=report.host)
+    state.apply(report, now=0.0)
+    state.aggregates = list(aggregates)
+    return state
+
+
+def aggregate(name: str, hosts: Sequence[str] = (), **metadata: str) -> Aggregate:
+    return Aggregate(uuid=f"uuid-{name}", name=name, hosts=frozenset(hosts), metadata=metadata)

@@ -7,11 +7,40 @@ from typing import TypeVar
 
 from novamesh.common.config import SchedulerConfig
 from novamesh.scheduler.filters import Filter
+from novamesh.scheduler.filters.affinity import (
+    DifferentHostFilter,
+    SameHostFilter,
+    SimpleCIDRAffinityFilter,
+)
+from novamesh.scheduler.filters.aggregate_image_properties_isolation import (
+    AggregateImagePropertiesIsolation,
+)
+from novamesh.scheduler.filters.aggregate_instance_extra_specs import (
+    AggregateInstanceExtraSpecsFilter,
+)
+from novamesh.scheduler.filters.aggregate_multitenancy_isolation import (
+    AggregateMultiTenancyIsolation,
+)
+from novamesh.scheduler.filters.aggregate_type_affinity import AggregateTypeAffinityFilter
 from novamesh.scheduler.filters.all_hosts import AllHostsFilter
 from novamesh.scheduler.filters.availability_zone import AvailabilityZoneFilter
 from novamesh.scheduler.filters.compute import ComputeFilter
 from novamesh.scheduler.filters.compute_capabilities import ComputeCapabilitiesFilter
+from novamesh.scheduler.filters.core import AggregateCoreFilter, CoreFilter
+from novamesh.scheduler.filters.disk import AggregateDiskFilter, DiskFilter
 from novamesh.scheduler.filters.image_properties import ImagePropertiesFilter
+from novamesh.scheduler.filters.io_ops import AggregateIoOpsFilter, IoOpsFilter
+from novamesh.scheduler.filters.isolated_hosts import IsolatedHostsFilter
+from novamesh.scheduler.filters.json_filter import JsonFilter
+from novamesh.scheduler.filters.metrics import MetricsFilter
+from novamesh.scheduler.filters.num_instances import (
+    AggregateNumInstancesFilter,
+    NumInstancesFilter,
+)
+from novamesh.scheduler.filters.numa_topology import NUMATopologyFilter
+from novamesh.scheduler.filters.pci_passthrough import PciPassthroughFilter
+from novamesh.scheduler.filters.ram import AggregateRamFilter, RamFilter
+from novamesh.scheduler.filters.retry import RetryFilter
 from novamesh.scheduler.filters.server_group import (
     ServerGroupAffinityFilter,
     ServerGroupAntiAffinityFilter,
@@ -28,6 +57,7 @@ from novamesh.scheduler.weighers.server_group import (
 
 T = TypeVar("T")
 
+# TrustedFilter is not here: it needed an attestation service and is gone from Nova too.
 FILTERS: dict[str, type[Filter]] = {
     cls.name: cls
     for cls in (
@@ -36,8 +66,31 @@ FILTERS: dict[str, type[Filter]] = {
         AvailabilityZoneFilter,
         ComputeCapabilitiesFilter,
         ImagePropertiesFilter,
+        AggregateInstanceExtraSpecsFilter,
+        AggregateMultiTenancyIsolation,
+        AggregateImagePropertiesIsolation,
+        AggregateTypeAffinityFilter,
+        CoreFilter,
+        AggregateCoreFilter,
+        RamFilter,
+        AggregateRamFilter,
+        DiskFilter,
+        AggregateDiskFilter,
+        NumInstancesFilter,
+        AggregateNumInstancesFilter,
+        IoOpsFilter,
+        AggregateIoOpsFilter,
+        IsolatedHostsFilter,
+        JsonFilter,
+        DifferentHostFilter,
+        SameHostFilter,
+        SimpleCIDRAffinityFilter,
+        RetryFilter,
         ServerGroupAffinityFilter,
         ServerGroupAntiAffinityFilter,
+        PciPassthroughFilter,
+        NUMATopologyFilter,
+        MetricsFilter,
     )
 }
 

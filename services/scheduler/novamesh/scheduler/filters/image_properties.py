@@ -7,7 +7,6 @@ derived from the CPU info and hypervisor type: a QEMU/KVM host runs both kvm and
 from __future__ import annotations
 
 from novamesh.scheduler.filters import Filter
-from novamesh.scheduler.filters.ops import match
 from novamesh.scheduler.host_state import HostState
 from novamesh.scheduler.spec import RequestSpec
 
@@ -28,6 +27,42 @@ def version_string(version: int) -> str:
         parts.append(str(version % 1000))
         version //= 1000
     return ".".join(reversed(parts)) or "0"
+
+
+_VERSION_OPS = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.strip().split("."))
+
+
+def version_satisfies(version: int, predicate: str) -> bool:
+    """`>=8.0, <9` style predicates against a hypervisor's integer version."""
+    have = _version_tuple(version_string(version))
+    for clause in predicate.split(","):
+        clause = clause.strip()
+        for op in (">=", "<=", "==", "!=", ">", "<"):
+            if clause.startswith(op):
+                try:
+                    want = _version_tuple(clause[len(op) :])
+                except ValueError:
+                    return False
+                width = max(len(have), len(want))
+                pad_have = have + (0,) * (width - len(have))
+                pad_want = want + (0,) * (width - len(want))
+                if not _VERSION_OPS[op](pad_have, pad_want):
+                    return False
+                break
+        else:
+            return False
+    return True
 
 
 class ImagePropertiesFilter(Filter):
@@ -67,6 +102,10 @@ class ImagePropertiesFilter(Filter):
             if _MODE_ALIASES.get(mode, mode) != host_mode:
                 return f"vm mode {host_mode}, image needs {mode}"
         wanted_version = props.get("img_hv_requested_version")
-        if wanted_version and not match(version_string(host.hypervisor_version), wanted_version):
+        if (
+            wanted_version
+            and host.hypervisor_version
+            and not version_satisfies(host.hypervisor_version, wanted_version)
+        ):
             return f"hypervisor version {version_string(host.hypervisor_version)}"
         return None
