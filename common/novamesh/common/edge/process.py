@@ -60,12 +60,7 @@ class EnvoyProcess:
         return pid_alive(self.pid)
 
     def ready(self) -> bool:
-        url = f"http://127.0.0.1:{self.admin_port}/ready"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                return bool(resp.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
+        return admin_ready(self.admin_port)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -88,6 +83,15 @@ class EnvoyProcess:
             except subprocess.TimeoutExpired:
                 self.child.kill()
                 self.child.wait()
+
+
+def admin_ready(admin_port: int, host: str = "127.0.0.1") -> bool:
+    """Envoy's admin /ready: 200 once listeners and clusters are initialised."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{admin_port}/ready", timeout=1) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def tail(proc: EnvoyProcess, lines: int = 20) -> str:

@@ -1,0 +1,1 @@
+"""The local launcher: the whole mesh on one machine as background processes (`make run`)."""

@@ -1,0 +1,5 @@
+import sys
+
+from novamesh.common.edge.local.cli import main
+
+sys.exit(main())

@@ -1,0 +1,339 @@
+"""The local launcher behind `make run`, `make stop`, `make status` and `make logs`.
+
+    python -m novamesh.common.edge.local run [--config FILE] [--admin-port N] [--no-seed]
+    python -m novamesh.common.edge.local stop | status | logs [NAME ...] [-n LINES] [-f]
+
+`run` migrates the databases and sets up the cells, starts placement, scheduler, router, api
+and agent (fake driver) and Envoy as background processes (pid files under <state_dir>/run,
+logs under <state_dir>/logs), waits for each one's health, maps the agent's hosts, seeds
+flavors and an image through the REST APIs and writes <state_dir>/clouds.yaml. Running it again
+starts only what is not running. `stop` stops exactly the processes it recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+from novamesh.common import config as config_mod
+from novamesh.common.config import Config
+from novamesh.common.edge import descriptors as desc
+from novamesh.common.edge import envoy, process
+from novamesh.common.edge.local import health, seed
+from novamesh.common.edge.local.procs import Layout
+from novamesh.common.edge.local.services import (
+    ENVOY,
+    SERVICES,
+    START_ORDER,
+    Service,
+    by_name,
+    expected_hosts,
+    public_hostport,
+)
+
+BIN = Path(sys.executable).parent
+DEFAULT_ADMIN_PORT = int(os.environ.get("NOVAMESH_EDGE_ADMIN_PORT", "9901"))
+SERVICE_TIMEOUT = 60.0
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+class Launcher:
+    def __init__(self, cfg: Config, config_file: str | None) -> None:
+        self.cfg = cfg
+        self.layout = Layout(Path(cfg.state_dir).resolve())
+        self.env = dict(os.environ)
+        if config_file:
+            self.env["NOVAMESH_CONFIG"] = str(Path(config_file).resolve())
+        self.failed: list[str] = []
+
+    # -- run ---------------------------------------------------------------------------------
+
+    def run(self, admin_port: int, cors: Sequence[str], do_seed: bool, concurrency: int) -> int:
+        if all(self.layout.running(name) for name in START_ORDER):
+            say("novamesh is already running (`make status` for details, `make stop` to stop).")
+            self.summary()
+            return 0
+        self.layout.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.manage("db", "sync") or not self.manage("cell_v2", "simple_cell_setup"):
+            return 1
+        for svc in SERVICES:
+            self.start_service(svc)
+        self.start_envoy(admin_port, cors, concurrency)
+        # Agents register through the router: without both there is nothing to discover.
+        if not {"agent", "router"} & set(self.failed):
+            self.discover_hosts()
+        edge_ok = not {"api", ENVOY} & set(self.failed)
+        if do_seed and edge_ok:
+            self.seed()
+        self.write_clouds_yaml()
+        if self.failed:
+            say()
+            say(f"novamesh started with failures: {', '.join(self.failed)} (see the logs above).")
+            say("`make stop` stops what did start.")
+            return 1
+        self.summary()
+        return 0
+
+    def manage(self, *args: str) -> bool:
+        argv = [str(BIN / "novamesh-manage"), *args]
+        say(f"$ novamesh-manage {' '.join(args)}")
+        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True)
+        for line in (proc.stdout + proc.stderr).splitlines():
+            say(f"    {line}")
+        if proc.returncode != 0:
+            say(f"novamesh-manage {' '.join(args)} failed (exit {proc.returncode}).")
+            return False
+        return True
+
+    def start_service(self, svc: Service) -> None:
+        target = svc.endpoint(self.cfg)
+        running = self.layout.running(svc.name)
+        if running:
+            say(f"  {svc.name:<10} already running (pid {running.pid})")
+            return
+        if health.port_in_use(target):
+            self.fail(
+                svc.name, f"{target} is already in use by a process this launcher did not start"
+            )
+            return
+        script = BIN / svc.script
+        if not script.exists():
+            self.fail(svc.name, f"no console script {script} (run `make venv`)")
+            return
+        record = self.layout.start(svc.name, [str(script)], self.env)
+        outcome = health.wait_for(
+            lambda: health.grpc_serving(target),
+            lambda: self.layout.running(svc.name) is not None,
+            SERVICE_TIMEOUT,
+        )
+        if outcome is None:
+            say(f"  {svc.name:<10} pid {record.pid:<8} serving on {target}")
+        elif outcome == "exited":
+            self.fail(svc.name, "exited during startup")
+        else:
+            self.fail(svc.name, f"not healthy on {target} after {SERVICE_TIMEOUT:.0f}s")
+
+    def fail(self, name: str, why: str) -> None:
+        self.failed.append(name)
+        log = self.layout.log_file(name)
+        say(f"  {name:<10} FAILED: {why}; log: {log}")
+        tail = self.layout.tail(name)
+        for line in tail.splitlines():
+            say(f"      | {line}")
+
+    def envoy_config(self, admin_port: int, cors: Sequence[str]) -> list[envoy.Listener]:
+        descriptors = desc.Descriptors.load(desc.default_descriptor_path())
+        faces = envoy.default_listeners(self.cfg, descriptors, cors_origins=cors)
+        bootstrap = envoy.render(envoy.EdgeConfig(faces, admin_port), descriptors)
+        self.envoy_yaml.write_text(envoy.dump(bootstrap))
+        process.validate(self.envoy_yaml)
+        return faces
+
+    @property
+    def envoy_yaml(self) -> Path:
+        return self.layout.state_dir / "envoy.yaml"
+
+    def start_envoy(self, admin_port: int, cors: Sequence[str], concurrency: int) -> None:
+        running = self.layout.running(ENVOY)
+        if running:
+            say(f"  {ENVOY:<10} already running (pid {running.pid})")
+            return
+        try:
+            faces = self.envoy_config(admin_port, cors)
+        except (OSError, ValueError, process.EnvoyError) as err:
+            self.fail(ENVOY, f"no valid configuration: {err}")
+            return
+        ports = [f"127.0.0.1:{admin_port}", *(f"{f.address}:{f.port}" for f in faces)]
+        busy = [p for p in ports if health.port_in_use(p)]
+        if busy:
+            self.fail(ENVOY, f"{', '.join(busy)} already in use by another process")
+            return
+        argv = [process.envoy_binary(), "-c", str(self.envoy_yaml), "--disable-hot-restart"]
+        argv += ["--concurrency", str(concurrency), "--log-level", "warning"]
+        record = self.layout.start(ENVOY, argv, self.env)
+        outcome = health.wait_for(
+            lambda: process.admin_ready(admin_port),
+            lambda: self.layout.running(ENVOY) is not None,
+            30.0,
+        )
+        if outcome is None:
+            names = ", ".join(f"{f.name} :{f.port}" for f in faces)
+            say(f"  {ENVOY:<10} pid {record.pid:<8} ready ({names})")
+        else:
+            self.fail(ENVOY, "exited during startup" if outcome == "exited" else "not ready")
+
+    def discover_hosts(self, timeout: float = 30.0) -> None:
+        from novamesh.manage import cells
+
+        want = expected_hosts(self.cfg)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                cells.discover_hosts(self.cfg)
+                mapped = len(cells.list_hosts(self.cfg))
+            except Exception as err:  # the manage tool's own errors are the operator's to read
+                say(f"  discover_hosts failed: {err}")
+                self.failed.append("discover_hosts")
+                return
+            if mapped >= want or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if mapped < want:
+            say(f"  hosts: only {mapped} of {want} compute hosts mapped after {timeout:.0f}s")
+            self.failed.append("discover_hosts")
+        else:
+            say(f"  hosts: {mapped} compute hosts mapped to cells")
+
+    def image_url(self) -> str | None:
+        """The image API's URL when this build's Envoy serves one."""
+        try:
+            boot = yaml.safe_load(self.envoy_yaml.read_text())
+            names = [lst["name"] for lst in boot["static_resources"]["listeners"]]
+        except (OSError, KeyError, TypeError):
+            return None
+        return self.cfg.endpoints.image_public_url if "image" in names else None
+
+    def seed(self) -> None:
+        try:
+            seed.seed_flavors(self.cfg.endpoints.compute_public_url, lambda s: say(f"  {s}"))
+        except seed.SeedError as err:
+            say(f"  flavors: not seeded: {err}")
+            self.failed.append("seed")
+        image_url = self.image_url()
+        if image_url is None:
+            say("  image: no image API in this build yet; not seeded")
+            return
+        try:
+            seed.seed_image(image_url, lambda s: say(f"  {s}"))
+        except seed.SeedError as err:
+            say(f"  image: not seeded: {err}")
+            self.failed.append("seed")
+
+    def write_clouds_yaml(self) -> Path:
+        ep = self.cfg.endpoints
+        path = self.layout.state_dir / "clouds.yaml"
+        seed.write_clouds_yaml(
+            path, ep.compute_public_url, self.image_url(), ep.placement_public_url
+        )
+        return path
+
+    def summary(self) -> None:
+        ep = self.cfg.endpoints
+        clouds = self.layout.state_dir / "clouds.yaml"
+        say()
+        say("novamesh is running.")
+        say(f"  REST  compute    {ep.compute_public_url}/v2.1")
+        say(f"        placement  {ep.placement_public_url}")
+        say(f"        image      {ep.image_public_url}/v2")
+        say(
+            f"  gRPC  the same ports ({public_hostport(ep.compute_public_url)} ...) or each service"
+            f" directly: api {ep.gateway}, placement {ep.placement}, router {ep.router},"
+            f" scheduler {ep.scheduler}, agent {ep.agent}"
+        )
+        say()
+        say(f"  export OS_CLIENT_CONFIG_FILE={clouds}")
+        say("  openstack --os-cloud novamesh server list")
+        say()
+        say(f"  curl -s -X POST {ep.compute_public_url}/v2.1/servers \\")
+        say("       -H 'Content-Type: application/json' -H 'X-Auth-Token: admin:admin' \\")
+        body = '{"server": {"name": "vm1", "imageRef": "<image id>", "flavorRef": "1"}}'
+        say(f"       -d '{body}'")
+        say(f"  curl -s {ep.compute_public_url}/v2.1/servers/<id> -H 'X-Auth-Token: admin:admin'")
+        say()
+        say("  make status | make logs | make stop")
+
+    # -- stop, status, logs ------------------------------------------------------------------
+
+    def stop(self) -> int:
+        names = self.layout.names()
+        if not names:
+            say("novamesh is not running (no pid files).")
+            return 0
+        order = [n for n in reversed(START_ORDER) if n in names]
+        order += [n for n in names if n not in order]
+        for name in order:
+            say(f"  {name:<10} {self.layout.stop(name)}")
+        return 0
+
+    def status(self) -> int:
+        names = list(START_ORDER) + [n for n in self.layout.names() if n not in START_ORDER]
+        say(f"  {'process':<10} {'pid':<8} {'state':<12} log")
+        for name in names:
+            record = self.layout.running(name)
+            state = "stopped"
+            if record:
+                state = "running"
+                svc = by_name(name)
+                if svc is not None:
+                    state = (
+                        "serving" if health.grpc_serving(svc.endpoint(self.cfg)) else "unhealthy"
+                    )
+                elif name == ENVOY:
+                    state = "ready" if self.envoy_ready() else "not ready"
+            pid = str(record.pid) if record else "-"
+            say(f"  {name:<10} {pid:<8} {state:<12} {self.layout.log_file(name)}")
+        return 0
+
+    def envoy_ready(self) -> bool:
+        try:
+            boot = yaml.safe_load(self.envoy_yaml.read_text())
+            port = int(boot["admin"]["address"]["socket_address"]["port_value"])
+        except (OSError, KeyError, TypeError, ValueError):
+            return False
+        return process.admin_ready(port)
+
+    def logs(self, names: Sequence[str], lines: int, follow: bool) -> int:
+        chosen = list(names) or [n for n in START_ORDER if self.layout.log_file(n).exists()]
+        files = [self.layout.log_file(n) for n in chosen]
+        missing = [str(f) for f in files if not f.exists()]
+        if missing:
+            say(f"no such log: {', '.join(missing)}")
+            return 1
+        if follow:
+            os.execvp("tail", ["tail", "-n", str(lines), "-F", *map(str, files)])
+        for name in chosen:
+            say(f"==> {self.layout.log_file(name)} <==")
+            say(self.layout.tail(name, lines))
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m novamesh.common.edge.local")
+    parser.add_argument("--config", help="TOML configuration file (else NOVAMESH_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the whole mesh in the background")
+    run.add_argument("--admin-port", type=int, default=DEFAULT_ADMIN_PORT, help="Envoy admin")
+    run.add_argument("--cors-origin", action="append", default=[], help="allowed CORS origin")
+    run.add_argument("--no-seed", action="store_true", help="no flavors or image")
+    run.add_argument("--envoy-concurrency", type=int, default=1)
+    sub.add_parser("stop", help="stop what `run` started")
+    sub.add_parser("status", help="each process, its pid, health and log")
+    logs = sub.add_parser("logs", help="the last lines of each log")
+    logs.add_argument("names", nargs="*", help=f"any of {', '.join(START_ORDER)}")
+    logs.add_argument("-n", "--lines", type=int, default=20)
+    logs.add_argument("-f", "--follow", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = config_mod.load(args.config)
+    launcher = Launcher(cfg, args.config)
+    if args.command == "run":
+        return launcher.run(
+            args.admin_port, args.cors_origin, not args.no_seed, args.envoy_concurrency
+        )
+    if args.command == "stop":
+        return launcher.stop()
+    if args.command == "status":
+        return launcher.status()
+    return launcher.logs(args.names, args.lines, args.follow)
