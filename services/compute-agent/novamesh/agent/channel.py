@@ -140,6 +140,8 @@ class RouterChannel:
                     reason = (
                         f"agent channel to {self._target} broke: {exc.code().name} {exc.details()}"
                     )
+                except (asyncio.InvalidStateError, RuntimeError) as exc:
+                    reason = f"agent channel to {self._target} failed: {exc!r}"
                 if self._stopping.is_set():
                     break
                 # Warn once per outage; the retries that follow are routine.
@@ -175,15 +177,16 @@ class RouterChannel:
             # Registration carries every host's resources: older queued reports are stale.
             self._outbox.drop_resources()
             self.sessions += 1
-            helpers = [
-                asyncio.create_task(self._write_loop(call)),
-                asyncio.create_task(self._heartbeat_loop()),
-            ]
+            writer = asyncio.create_task(self._write_loop(call))
+            helpers = [writer, asyncio.create_task(self._heartbeat_loop())]
             while True:
                 read = asyncio.ensure_future(call.read())
-                await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({read, stopped, writer}, return_when=asyncio.FIRST_COMPLETED)
                 if not read.done():
                     read.cancel()
+                    if writer.done() and not writer.cancelled():
+                        # A stream we cannot write to is no channel: start a new one.
+                        raise writer.exception() or RuntimeError("writer stopped")
                     return
                 cmd = read.result()
                 if cmd is grpc.aio.EOF:  # type: ignore[attr-defined]

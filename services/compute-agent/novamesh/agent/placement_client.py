@@ -20,6 +20,8 @@ from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
 LOG = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+# How often the hosts' inventories are compared with what placement was last sent.
+CHECK_INTERVAL = 60.0
 # Re-send everything now and then, so a placement that lost its data heals on its own.
 REFRESH_INTERVAL = 300.0
 # Generation conflicts (someone else touched the provider) are retried this many times per sync.
@@ -61,11 +63,13 @@ class PlacementReporter:
         target: str,
         reports: Callable[[], Sequence[HostReport]],
         refresh_interval: float = REFRESH_INTERVAL,
+        check_interval: float = CHECK_INTERVAL,
         max_backoff: float = MAX_BACKOFF,
     ) -> None:
         self._target = target
         self._reports = reports
         self._refresh_interval = refresh_interval
+        self._check_interval = check_interval
         self._max_backoff = max_backoff
         self._synced: dict[str, tuple[object, ...]] = {}
         self._wake = asyncio.Event()
@@ -78,19 +82,21 @@ class PlacementReporter:
         channel = grpcutil.channel(self._target)
         stub = placement_pb2_grpc.PlacementServiceStub(channel)
         backoff = 0.2
+        loop = asyncio.get_running_loop()
+        last_refresh = loop.time()
         try:
             while True:
                 self._wake.clear()
                 try:
                     await self.sync(stub)
                     backoff = 0.2
-                    wait = self._refresh_interval
+                    wait = self._check_interval
                 except grpc.aio.AioRpcError as exc:
                     self.in_sync.clear()
+                    # Warn at first and then at the cap; the retries between are routine.
+                    quiet = 1.0 <= backoff < self._max_backoff
                     LOG.log(
-                        logging.WARNING
-                        if backoff < 1.0 or backoff >= self._max_backoff
-                        else logging.DEBUG,
+                        logging.DEBUG if quiet else logging.WARNING,
                         "placement sync failed: %s %s (retry in %.1fs)",
                         exc.code().name,
                         exc.details(),
@@ -100,9 +106,10 @@ class PlacementReporter:
                     backoff = min(backoff * 2, self._max_backoff)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
-                if not self._wake.is_set():
-                    # The periodic refresh: send everything again.
+                if loop.time() - last_refresh >= self._refresh_interval:
+                    # Send everything again, changed or not.
                     self._synced.clear()
+                    last_refresh = loop.time()
         finally:
             await channel.close(None)
 
