@@ -26,8 +26,11 @@ async def open_store(url: str, echo: bool = False) -> Store:
 
 
 async def build(cfg: config_mod.Config) -> service.ServiceSpec:
+    from novamesh.placement import rest
+
     store = await open_store(cfg.expand(cfg.database.placement_url), cfg.database.echo)
     typed = PlacementServicer(store)
+    rest_handler = rest.generic_handler(store)
 
     async def on_stop() -> None:
         await store.engine.dispose()
@@ -36,9 +39,11 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
         listen=cfg.endpoints.placement,
         registrars=[
             lambda server: placement_pb2_grpc.add_PlacementServiceServicer_to_server(typed, server),
+            lambda server: server.add_generic_rpc_handlers((rest_handler,)),
         ],
         service_names=[
             placement_pb2.DESCRIPTOR.services_by_name["PlacementService"].full_name,
+            rest.SERVICE_NAME,
         ],
         on_stop=on_stop,
     )

@@ -1,0 +1,245 @@
+"""GET /allocation_candidates: query parsing and rendering; the search is objects/candidates."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from novamesh.placement import errors, http
+from novamesh.placement.handlers import util
+from novamesh.placement.objects import candidates, resource_classes, traits
+from novamesh.placement.objects.snapshot import Snapshot
+from novamesh.placement.schemas.common import GROUP_PAT, GROUP_PAT_1_33
+
+_KEYS = "resources|required|member_of|in_tree"
+
+
+def _query_schema(v: http.Version) -> dict[str, Any]:
+    pat = GROUP_PAT_1_33 if v.at_least(33) else GROUP_PAT
+    props: dict[str, Any] = {"limit": {"type": "string", "pattern": "^[1-9][0-9]*$"}}
+    if v.at_least(25):
+        props["group_policy"] = {"type": "string", "enum": ["none", "isolate"]}
+    if v.at_least(35):
+        props["root_required"] = {"type": "string"}
+    if v.at_least(36):
+        props["same_subtree"] = {"type": "string"}
+    pattern: dict[str, Any] = {}
+    if v.at_least(25):
+        pattern[f"^({_KEYS})({pat})?$"] = {"type": "string"}
+    else:
+        for key in ("resources", "required", "member_of", "in_tree"):
+            props[key] = {"type": "string"}
+    return {
+        "type": "object",
+        "properties": props,
+        "patternProperties": pattern,
+        "additionalProperties": False,
+        "required": [],
+    }
+
+
+def _groups(req: http.Request) -> dict[str, candidates.Group]:
+    v = req.version
+    pat = re.compile(rf"^({_KEYS})({GROUP_PAT_1_33 if v.at_least(33) else GROUP_PAT})?$")
+    groups: dict[str, candidates.Group] = {}
+    for key in req.query:
+        m = pat.match(key)
+        if not m:
+            continue
+        prefix, suffix = m.group(1), m.group(2) or ""
+        g = groups.setdefault(suffix, candidates.Group(suffix=suffix))
+        if prefix == "resources":
+            g.resources = util.resources_param(req.qs(key) or "")
+        elif prefix == "required":
+            required, forbidden = util.required_params(req, suffix)
+            g.required, g.forbidden = required, frozenset(forbidden)
+        elif prefix == "member_of":
+            member_of, forbidden_aggs = util.member_of_params(req, suffix)
+            g.member_of, g.forbidden_aggs = member_of, frozenset(forbidden_aggs)
+        else:
+            g.in_tree = util.in_tree_param(req.qs(key) or "")
+    return groups
+
+
+def _validate_groups(
+    req: http.Request, groups: dict[str, candidates.Group], subtrees: list[frozenset[str]]
+) -> None:
+    v = req.version
+    if v.at_least(36):
+        resourceless = {s for s, g in groups.items() if not g.resources}
+        if len(resourceless) == len(groups):
+            raise errors.invalid(
+                "There must be at least one resources or resources[$S] parameter.",
+                errors.QUERYPARAM_MISSING_VALUE,
+            )
+        in_subtree = set().union(*subtrees) if subtrees else set()
+        bad = sorted(s for s in resourceless if s not in in_subtree)
+        if bad:
+            raise errors.invalid(
+                "Resourceless suffixed group request should be specified in `same_subtree` "
+                f"query param: bad group(s) - {bad}.",
+                errors.QUERYPARAM_BAD_VALUE,
+            )
+        unknown = sorted(s for s in in_subtree if s not in groups)
+        if unknown:
+            raise errors.invalid(
+                f"Real suffixes should be specified in `same_subtree`: {unknown} not found in "
+                f"{list(groups)}.",
+                errors.QUERYPARAM_BAD_VALUE,
+            )
+    else:
+        orphans = [f"required{s}" for s, g in groups.items() if g.required and not g.resources]
+        if orphans:
+            raise errors.invalid(
+                "All traits parameters must be associated with resources.  Found the following "
+                f"orphaned traits keys: {', '.join(orphans)}"
+            )
+        orphans = [
+            f"member_of{s}"
+            for s, g in groups.items()
+            if not g.resources and (g.member_of or g.forbidden_aggs)
+        ]
+        if orphans:
+            raise errors.invalid(
+                "All member_of parameters must be associated with resources. Found the "
+                f"following orphaned member_of keys: {', '.join(orphans)}"
+            )
+        if not all(g.resources for g in groups.values()):
+            raise errors.invalid("All request groups must specify resources.")
+        if not groups:
+            raise errors.invalid(
+                "At least one request group (`resources` or `resources{$S}`) is required."
+            )
+    if v.at_least(22):
+        conflicts = sorted(
+            f"required{s}: ({', '.join(sorted(any_of))})"
+            for s, g in groups.items()
+            for any_of in g.required
+            if all(t in g.forbidden for t in any_of)
+        )
+        if conflicts:
+            raise errors.invalid(
+                "Conflicting required and forbidden traits found in the following traits "
+                f"keys: {', '.join(conflicts)}"
+            )
+
+
+async def _check_names(
+    req: http.Request, groups: dict[str, candidates.Group], anchors: set[str]
+) -> None:
+    rcs = {rc for g in groups.values() for rc in g.resources}
+    known_rc = {n for n, _ in await resource_classes.list_all(req.store)}
+    for rc in sorted(rcs):
+        if rc not in known_rc:
+            raise errors.invalid(
+                f"Invalid resource class in resources parameter: No such resource class {rc}."
+            )
+    names = set(anchors)
+    for g in groups.values():
+        names |= set().union(*g.required) if g.required else set()
+        names |= g.forbidden
+    if names:
+        known = {n for n, _ in await traits.list_names(req.store, sorted(names), None, None)}
+        missing = sorted(names - known)
+        if missing:
+            raise errors.invalid(f"No such trait(s): {', '.join(missing)}.")
+
+
+def _parse(req: http.Request) -> candidates.Query:
+    v = req.version
+    http.validate_query(req, _query_schema(v))
+    raw_limit = req.qs("limit")
+    limit = int(raw_limit) if raw_limit else None
+    root_req: set[str] = set()
+    root_forb: set[str] = set()
+    roots = req.qs_all("root_required")
+    if roots and v.at_least(35):
+        if len(roots) > 1:
+            raise errors.invalid(
+                "Query parameter 'root_required' may be specified only once.",
+                errors.ILLEGAL_DUPLICATE_QUERYPARAM,
+            )
+        required, root_forb = util.traits_param(roots[0], True, False)
+        root_req = {next(iter(r)) for r in required}
+        conflicts = sorted(root_req & root_forb)
+        if conflicts:
+            raise errors.invalid(
+                "Conflicting required and forbidden traits found in root_required: "
+                + ", ".join(conflicts),
+                errors.QUERYPARAM_BAD_VALUE,
+            )
+    subtrees: list[frozenset[str]] = []
+    for val in req.qs_all("same_subtree") if v.at_least(36) else []:
+        suffixes = frozenset(s.strip() for s in val.split(","))
+        if "" in suffixes:
+            raise errors.invalid(
+                "Empty string (unsuffixed group) can not be specified in `same_subtree` ",
+                errors.QUERYPARAM_BAD_VALUE,
+            )
+        subtrees.append(suffixes)
+    groups = _groups(req)
+    _validate_groups(req, groups, subtrees)
+    policy = req.qs("group_policy")
+    if v.at_least(25) and policy is None and len([s for s in groups if s]) > 1:
+        raise errors.invalid(
+            'The "group_policy" parameter is required when specifying more than one '
+            '"resources{N}" parameter.'
+        )
+    return candidates.Query(
+        groups=list(groups.values()),
+        group_policy=policy,
+        limit=limit,
+        root_required=frozenset(root_req),
+        root_forbidden=frozenset(root_forb),
+        same_subtrees=subtrees,
+        nested_aware=v.at_least(29),
+    )
+
+
+def render(
+    snap: Snapshot, result: candidates.Result, q: candidates.Query, v: http.Version
+) -> dict[str, Any]:
+    requested = {rc for g in q.groups for rc in g.resources}
+    areqs: list[dict[str, Any]] = []
+    for c in result.candidates:
+        per_rp: dict[str, dict[str, int]] = {}
+        for pid, rc, amount in c.resources:
+            res = per_rp.setdefault(snap.by_id[pid].uuid, {})
+            res[rc] = res.get(rc, 0) + amount
+        if v.at_least(12):
+            areq: dict[str, Any] = {"allocations": {u: {"resources": r} for u, r in per_rp.items()}}
+        else:
+            areq = {
+                "allocations": [
+                    {"resource_provider": {"uuid": u}, "resources": r} for u, r in per_rp.items()
+                ]
+            }
+        if v.at_least(34):
+            areq["mappings"] = {s: sorted(snap.by_id[i].uuid for i in ids) for s, ids in c.mappings}
+        areqs.append(areq)
+    summaries: dict[str, Any] = {}
+    for pid in result.summaries:
+        p = snap.by_id[pid]
+        res_sum = {
+            rc: {"capacity": inv.capacity, "used": p.usages.get(rc, 0)}
+            for rc, inv in p.inventories.items()
+            if v.at_least(27) or rc in requested
+        }
+        s: dict[str, Any] = {"resources": res_sum}
+        if v.at_least(17):
+            s["traits"] = sorted(p.traits)
+        if v.at_least(29):
+            s["parent_provider_uuid"] = snap.parent_uuid(p)
+            s["root_provider_uuid"] = snap.by_id[p.root_id].uuid
+        summaries[p.uuid] = s
+    return {"allocation_requests": areqs, "provider_summaries": summaries}
+
+
+async def list_candidates(req: http.Request) -> http.Response:
+    q = _parse(req)
+    await _check_names(
+        req, {g.suffix: g for g in q.groups}, set(q.root_required) | set(q.root_forbidden)
+    )
+    snap = await req.store.view()
+    result = candidates.find(snap, q)
+    return http.ok(render(snap, result, q, req.version), req.version)
