@@ -27,7 +27,7 @@ from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from novamesh.compute.v1 import rest_pb2 as novamesh_dot_compute_dot_v1_dot_rest__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novamesh/compute/v1/api_flavors.proto\x12\x13novamesh.compute.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1enovamesh/compute/v1/rest.proto2\x87\x04\n\x12\x46lavorsRestService\x12\\\n\x0bListFlavors\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v2.1/flavors\x12i\n\x11ListFlavorsDetail\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v2.1/flavors/detail\x12_\n\tGetFlavor\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v2.1/flavors/{id}\x12\x63\n\x0c\x43reateFlavor\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\"\r/v2.1/flavors:\x04\x62ody\x12\x62\n\x0c\x44\x65leteFlavor\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v2.1/flavors/{id}B/Z-novamesh/gen/go/novamesh/compute/v1;computev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novamesh/compute/v1/api_flavors.proto\x12\x13novamesh.compute.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1enovamesh/compute/v1/rest.proto2\xf1\x04\n\x12\x46lavorsRestService\x12\\\n\x0bListFlavors\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v2.1/flavors\x12i\n\x11ListFlavorsDetail\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v2.1/flavors/detail\x12_\n\tGetFlavor\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v2.1/flavors/{id}\x12\x63\n\x0c\x43reateFlavor\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\"\r/v2.1/flavors:\x04\x62ody\x12\x62\n\x0c\x44\x65leteFlavor\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v2.1/flavors/{id}\x12h\n\x0cUpdateFlavor\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\" \x82\xd3\xe4\x93\x02\x1a\x1a\x12/v2.1/flavors/{id}:\x04\x62odyB/Z-novamesh/gen/go/novamesh/compute/v1;computev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,6 +45,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FLAVORSRESTSERVICE'].methods_by_name['CreateFlavor']._serialized_options = b'\202\323\344\223\002\025\"\r/v2.1/flavors:\004body'
   _globals['_FLAVORSRESTSERVICE'].methods_by_name['DeleteFlavor']._loaded_options = None
   _globals['_FLAVORSRESTSERVICE'].methods_by_name['DeleteFlavor']._serialized_options = b'\202\323\344\223\002\024*\022/v2.1/flavors/{id}'
+  _globals['_FLAVORSRESTSERVICE'].methods_by_name['UpdateFlavor']._loaded_options = None
+  _globals['_FLAVORSRESTSERVICE'].methods_by_name['UpdateFlavor']._serialized_options = b'\202\323\344\223\002\032\032\022/v2.1/flavors/{id}:\004body'
   _globals['_FLAVORSRESTSERVICE']._serialized_start=152
-  _globals['_FLAVORSRESTSERVICE']._serialized_end=671
+  _globals['_FLAVORSRESTSERVICE']._serialized_end=777
 # @@protoc_insertion_point(module_scope)

@@ -61,6 +61,11 @@ class FlavorsRestServiceStub:
                 request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.UpdateFlavor = channel.unary_unary(
+                '/novamesh.compute.v1.FlavorsRestService/UpdateFlavor',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
 
 
 class FlavorsRestServiceServicer:
@@ -97,6 +102,13 @@ class FlavorsRestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateFlavor(self, request, context):
+        """The description (2.55).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FlavorsRestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -122,6 +134,11 @@ def add_FlavorsRestServiceServicer_to_server(servicer, server):
             ),
             'DeleteFlavor': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteFlavor,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'UpdateFlavor': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateFlavor,
                     request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
@@ -260,6 +277,33 @@ class FlavorsRestService:
             request,
             target,
             '/novamesh.compute.v1.FlavorsRestService/DeleteFlavor',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateFlavor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.FlavorsRestService/UpdateFlavor',
             novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,

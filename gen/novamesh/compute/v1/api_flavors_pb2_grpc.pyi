@@ -39,6 +39,8 @@ class FlavorsRestServiceStub:
     GetFlavor: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
     CreateFlavor: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
     DeleteFlavor: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    UpdateFlavor: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    """The description (2.55)."""
 
 @_typing.type_check_only
 class FlavorsRestServiceAsyncStub(FlavorsRestServiceStub):
@@ -50,6 +52,8 @@ class FlavorsRestServiceAsyncStub(FlavorsRestServiceStub):
     GetFlavor: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
     CreateFlavor: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
     DeleteFlavor: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    UpdateFlavor: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    """The description (2.55)."""
 
 class FlavorsRestServiceServicer(metaclass=_abc_1.ABCMeta):
     """Nova's flavors API, REST face."""
@@ -88,5 +92,13 @@ class FlavorsRestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rest_pb2.RestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateFlavor(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]:
+        """The description (2.55)."""
 
 def add_FlavorsRestServiceServicer_to_server(servicer: FlavorsRestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

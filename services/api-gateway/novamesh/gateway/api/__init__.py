@@ -1,0 +1,2 @@
+"""Nova API plumbing without gRPC: errors, microversions, identity, query, validation,
+policy."""

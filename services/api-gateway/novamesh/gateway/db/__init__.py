@@ -1,0 +1,1 @@
+"""The gateway's access to the API database."""

@@ -1,0 +1,103 @@
+"""Server actions and their state preconditions (Nova's check_instance_state rules).
+
+An action is accepted only when the instance's vm_state and task_state allow it (409
+otherwise, with Nova's message); the router then moves the instance to the action's task state
+with a compare-and-swap on those same states, so a concurrent change is also a 409.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from novamesh.cells.v1 import router_pb2
+from novamesh.gateway.api import policy
+from novamesh.gateway.api.auth import Identity
+from novamesh.gateway.api.errors import Conflict, invalid_state
+from novamesh.gateway.domain import states as s
+from novamesh.gateway.domain.deps import Deps
+
+# None in Nova's lists is "no task"; here it is "".
+NO_TASK = ""
+
+ALLOW_SOFT_REBOOT = [s.ACTIVE]
+ALLOW_HARD_REBOOT = [s.ACTIVE, s.STOPPED, s.PAUSED, s.SUSPENDED, s.ERROR]
+ALLOW_REBOOT_TASKS = [
+    NO_TASK,
+    s.REBOOTING,
+    s.REBOOT_PENDING,
+    s.REBOOT_STARTED,
+    s.RESUMING,
+    s.REBOOTING_HARD,
+    s.UNPAUSING,
+    s.PAUSING,
+    s.SUSPENDING,
+]
+
+
+@dataclass(frozen=True)
+class Transition:
+    # Nova's name for the action in messages ('start', 'stop' ...).
+    name: str
+    policy: str
+    vm_states: list[str] | None
+    task_states: list[str] | None = field(default_factory=lambda: [NO_TASK])
+    new_task_state: str = ""
+    # Locked servers refuse it unless the caller is an admin.
+    lock_checked: bool = True
+
+
+_T = Transition
+_SERVERS = "os_compute_api:servers"
+_PAUSE = "os_compute_api:os-pause-server"
+_SUSPEND = "os_compute_api:os-suspend-server"
+_LOCK = "os_compute_api:os-lock-server"
+_IDLE = [NO_TASK]
+
+TRANSITIONS: dict[str, Transition] = {
+    "start": _T("start", f"{_SERVERS}:start", [s.STOPPED], _IDLE, s.POWERING_ON),
+    "stop": _T("stop", f"{_SERVERS}:stop", [s.ACTIVE, s.ERROR], _IDLE, s.POWERING_OFF),
+    "reboot_soft": _T("reboot", f"{_SERVERS}:reboot", ALLOW_SOFT_REBOOT, _IDLE, s.REBOOTING),
+    "reboot_hard": _T(
+        "reboot", f"{_SERVERS}:reboot", ALLOW_HARD_REBOOT, ALLOW_REBOOT_TASKS, s.REBOOTING_HARD
+    ),
+    "pause": _T("pause", f"{_PAUSE}:pause", [s.ACTIVE], _IDLE, s.PAUSING),
+    "unpause": _T("unpause", f"{_PAUSE}:unpause", [s.PAUSED], _IDLE, s.UNPAUSING),
+    "suspend": _T("suspend", f"{_SUSPEND}:suspend", [s.ACTIVE], _IDLE, s.SUSPENDING),
+    "resume": _T("resume", f"{_SUSPEND}:resume", [s.SUSPENDED], _IDLE, s.RESUMING),
+    "lock": _T("lock", f"{_LOCK}:lock", None, None, "", lock_checked=False),
+    "unlock": _T("unlock", f"{_LOCK}:unlock", None, None, "", lock_checked=False),
+}
+
+
+def check(who: Identity, inst: router_pb2.Instance, tr: Transition) -> None:
+    """Raise 409 as Nova would when `inst` cannot take transition `tr` now."""
+    if tr.lock_checked and inst.locked and not who.is_admin:
+        raise Conflict(f"Instance {inst.uuid} is locked")
+    if tr.vm_states is not None and inst.vm_state not in tr.vm_states:
+        raise invalid_state(inst.uuid, "vm_state", inst.vm_state, tr.name)
+    if tr.task_states is not None and inst.task_state not in tr.task_states:
+        raise invalid_state(inst.uuid, "task_state", inst.task_state or "None", tr.name)
+
+
+async def run(
+    deps: Deps,
+    who: Identity,
+    request_id: str,
+    inst: router_pb2.Instance,
+    key: str,
+    params: dict[str, str] | None = None,
+) -> router_pb2.Instance:
+    tr = TRANSITIONS[key]
+    policy.authorize(who, tr.policy, inst.project_id)
+    check(who, inst, tr)
+    action = tr.name if key not in ("reboot_soft", "reboot_hard") else "reboot"
+    request = router_pb2.InstanceActionRequest(
+        uuid=inst.uuid,
+        action=action,
+        params=params or {},
+        expected_vm_states=tr.vm_states or [],
+        expected_task_states=tr.task_states or [],
+        task_state=tr.new_task_state,
+        request_id=request_id,
+    )
+    return await deps.router.instance_action(request)

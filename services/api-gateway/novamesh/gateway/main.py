@@ -1,0 +1,104 @@
+"""novamesh-api: the compute API (Nova REST face and typed ServersService) and, when present,
+the built-in image service, on one gRPC server behind Envoy."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from novamesh.common import db, service
+from novamesh.common.apidb import MIGRATIONS
+from novamesh.common.config import Config
+from novamesh.compute.v1 import (
+    api_flavors_pb2,
+    api_flavors_pb2_grpc,
+    api_images_pb2,
+    api_images_pb2_grpc,
+    api_servers_pb2,
+    api_servers_pb2_grpc,
+    api_versions_pb2,
+    api_versions_pb2_grpc,
+    servers_pb2,
+    servers_pb2_grpc,
+)
+from novamesh.gateway.clients.router import GrpcRouter
+from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.rest.call import Rest
+from novamesh.gateway.rest.flavors import FlavorsRest
+from novamesh.gateway.rest.images import ImagesRest
+from novamesh.gateway.rest.servers import ServersRest
+from novamesh.gateway.rest.versions import VersionsRest
+from novamesh.gateway.typed.servers import ServersTyped
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+LOG = logging.getLogger(__name__)
+
+COMPUTE_SERVICES = [
+    api_versions_pb2.DESCRIPTOR.services_by_name["VersionsRestService"].full_name,
+    api_servers_pb2.DESCRIPTOR.services_by_name["ServersRestService"].full_name,
+    api_flavors_pb2.DESCRIPTOR.services_by_name["FlavorsRestService"].full_name,
+    api_images_pb2.DESCRIPTOR.services_by_name["ImagesRestService"].full_name,
+    servers_pb2.DESCRIPTOR.services_by_name["ServersService"].full_name,
+]
+
+Registrar = Callable[[grpc.aio.Server], None]
+
+
+def compute_registrars(deps: Deps) -> list[Registrar]:
+    rest = Rest(deps.cfg)
+    versions = VersionsRest(rest)
+    servers = ServersRest(rest, deps)
+    flavors = FlavorsRest(rest, deps)
+    images = ImagesRest(rest, deps)
+    typed = ServersTyped(deps)
+    return [
+        lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
+        lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
+        lambda s: api_flavors_pb2_grpc.add_FlavorsRestServiceServicer_to_server(flavors, s),
+        lambda s: api_images_pb2_grpc.add_ImagesRestServiceServicer_to_server(images, s),
+        lambda s: servers_pb2_grpc.add_ServersServiceServicer_to_server(typed, s),
+    ]
+
+
+def image_service(
+    cfg: Config, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[list[Registrar], list[str]]:
+    """The built-in image service, when its package is installed beside the gateway."""
+    try:
+        module: Any = importlib.import_module("novamesh.gateway.image")
+    except ImportError:
+        LOG.info("built-in image service not available")
+        return [], []
+    names = list(getattr(module, "SERVICE_NAMES", []))
+    return [lambda s: module.register(s, cfg, sessions)], names
+
+
+async def build(cfg: Config) -> service.ServiceSpec:
+    url = cfg.expand(cfg.database.api_url)
+    # The gateway owns the API database; upgrading an up-to-date one is a no-op.
+    await asyncio.to_thread(db.migrate, url, MIGRATIONS)
+    engine = db.create_async_engine(url, echo=cfg.database.echo)
+    sessions = db.sessionmaker(engine)
+    router = GrpcRouter(cfg.endpoints.router)
+    deps = Deps(cfg, sessions, router)
+    registrars = compute_registrars(deps)
+    image_registrars, image_names = image_service(cfg, sessions)
+
+    async def on_stop() -> None:
+        await router.close()
+        await engine.dispose()
+
+    return service.ServiceSpec(
+        listen=cfg.endpoints.gateway,
+        registrars=[*registrars, *image_registrars],
+        service_names=[*COMPUTE_SERVICES, *image_names],
+        on_stop=on_stop,
+    )
+
+
+def main() -> None:
+    service.run("api", build)

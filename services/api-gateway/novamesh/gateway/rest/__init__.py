@@ -1,0 +1,1 @@
+"""The REST face: servicers that turn Envoy-transcoded calls into domain calls and JSON bodies."""

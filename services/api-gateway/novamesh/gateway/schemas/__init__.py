@@ -1,0 +1,1 @@
+"""Request body schemas, per action and microversion (Nova's jsonschema rules)."""

@@ -1,0 +1,1 @@
+"""The typed gRPC face (compute.v1.ServersService)."""

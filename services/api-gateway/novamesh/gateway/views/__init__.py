@@ -1,0 +1,1 @@
+"""Nova JSON views, per microversion."""
