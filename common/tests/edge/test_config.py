@@ -130,3 +130,16 @@ def test_envoy_rejection_is_reported(tmp_path: Path) -> None:
     path.write_text("static_resources: {listeners: [{name: x}]}\n")
     with pytest.raises(process.EnvoyError, match="rejected"):
         process.validate(path)
+
+
+def test_render_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from novamesh.common.edge.__main__ import main
+
+    monkeypatch.setenv("NOVAMESH__ENDPOINTS__GATEWAY", "api-gateway:50051")
+    out = tmp_path / "envoy.json"
+    assert main(["--out", str(out), "--format", "json", "--listen", "0.0.0.0", "--validate"]) == 0
+    boot = json.loads(out.read_text())
+    listener = boot["static_resources"]["listeners"][0]
+    assert listener["address"]["socket_address"]["address"] == "0.0.0.0"
+    types = {c["name"]: c["type"] for c in boot["static_resources"]["clusters"]}
+    assert types[envoy.cluster_name("api-gateway:50051")] == "STRICT_DNS"

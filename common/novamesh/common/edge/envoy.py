@@ -96,6 +96,9 @@ class EdgeConfig:
     admin_port: int
     descriptor_path: Path = field(default_factory=desc.default_descriptor_path)
     admin_address: str = "127.0.0.1"
+    # Where Envoy itself finds the descriptor set when that differs from where it is read
+    # here (a container image or a mounted ConfigMap).
+    descriptor_mount: str | None = None
 
 
 def shim_source() -> str:
@@ -332,6 +335,7 @@ def render(cfg: EdgeConfig, descriptors: desc.Descriptors | None = None) -> dict
     """The bootstrap as a plain dict (dump it as YAML or JSON)."""
     pb = Path(cfg.descriptor_path).resolve()
     descriptors = descriptors or desc.Descriptors.load(pb)
+    mount = Path(cfg.descriptor_mount) if cfg.descriptor_mount else pb
     upstreams = sorted({listener.upstream for listener in cfg.listeners})
     return {
         "admin": {
@@ -340,7 +344,7 @@ def render(cfg: EdgeConfig, descriptors: desc.Descriptors | None = None) -> dict
             }
         },
         "static_resources": {
-            "listeners": [_listener(lst, descriptors, pb) for lst in cfg.listeners],
+            "listeners": [_listener(lst, descriptors, mount) for lst in cfg.listeners],
             "clusters": [_cluster(u) for u in upstreams],
         },
     }
@@ -358,7 +362,10 @@ def _port(url: str) -> int:
 
 
 def default_listeners(
-    config: Config, descriptors: desc.Descriptors, cors_origins: Sequence[str] = ()
+    config: Config,
+    descriptors: desc.Descriptors,
+    cors_origins: Sequence[str] = (),
+    address: str = "127.0.0.1",
 ) -> list[Listener]:
     """The three REST faces of a novamesh cloud, from the configured endpoints.
 
@@ -379,6 +386,7 @@ def default_listeners(
                 strip_json_suffix=True,
                 strip_project_id=True,
                 cors_origins=cors_origins,
+                address=address,
             )
         )
     placement = [s for s in PLACEMENT_SERVICES if descriptors.has(s)]
@@ -391,6 +399,7 @@ def default_listeners(
                 placement,
                 "placement",
                 cors_origins=cors_origins,
+                address=address,
             )
         )
     image = descriptors.services_in(IMAGE_PACKAGE)
@@ -403,6 +412,7 @@ def default_listeners(
                 image,
                 "glance",
                 cors_origins=cors_origins,
+                address=address,
             )
         )
     return faces
