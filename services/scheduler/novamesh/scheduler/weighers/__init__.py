@@ -37,6 +37,12 @@ class Weigher:
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         raise NotImplementedError
 
+    def weigh_all(self, hosts: Sequence[HostState], spec: RequestSpec) -> list[float]:
+        """Raw values for many hosts; weighers on the hot path override it with a loop that
+        makes no call per host."""
+        weigh = self.weigh
+        return [weigh(h, spec) for h in hosts]
+
     def multiplier(self, host: HostState) -> float:
         if not host.aggregates:
             return self.default_multiplier
@@ -57,7 +63,7 @@ def weigh_hosts(
     for weigher in weighers:
         if not weigher.relevant(spec):
             continue
-        raws = [weigher.weigh(h, spec) for h in hosts]
+        raws = weigher.weigh_all(hosts, spec)
         if not raws:
             break
         lo = weigher.minval if weigher.minval is not None else min(raws)
@@ -66,10 +72,12 @@ def weigh_hosts(
         if span == 0:
             continue
         default = weigher.default_multiplier
+        scale = default / span
         for i, (host, raw) in enumerate(zip(hosts, raws, strict=True)):
-            mult = weigher.multiplier(host) if host.aggregates else default
-            if mult:
-                totals[i] += mult * (raw - lo) / span
+            if host.aggregates:
+                totals[i] += weigher.multiplier(host) * (raw - lo) / span
+            else:
+                totals[i] += scale * (raw - lo)
     ranked = list(zip(totals, hosts, strict=True))
     ranked.sort(key=lambda pair: pair[0], reverse=True)
     return ranked

@@ -7,6 +7,8 @@ push a host to the back so one broken host does not swallow every boot.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from novamesh.scheduler.host_state import HostState
 from novamesh.scheduler.spec import RequestSpec
 from novamesh.scheduler.weighers import Weigher
@@ -18,6 +20,9 @@ class IoOpsWeigher(Weigher):
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         return host.num_io_ops
+
+    def weigh_all(self, hosts: Sequence[HostState], spec: RequestSpec) -> list[float]:
+        return [h.num_io_ops for h in hosts]
 
 
 class NumInstancesWeigher(Weigher):
@@ -34,3 +39,6 @@ class BuildFailureWeigher(Weigher):
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         return -host.failed_builds
+
+    def weigh_all(self, hosts: Sequence[HostState], spec: RequestSpec) -> list[float]:
+        return [-h.failed_builds for h in hosts]

@@ -5,6 +5,8 @@ A negative multiplier stacks instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from novamesh.scheduler.host_state import HostState
 from novamesh.scheduler.spec import RequestSpec
 from novamesh.scheduler.weighers import Weigher
@@ -19,6 +21,9 @@ class RAMWeigher(Weigher):
             host.total_usable_ram_mb - host.free_ram_mb
         )
 
+    def weigh_all(self, hosts: Sequence[HostState], spec: RequestSpec) -> list[float]:
+        return [h.total_usable_ram_mb * (h.ram_allocation_ratio - 1) + h.free_ram_mb for h in hosts]
+
 
 class CPUWeigher(Weigher):
     name = "CPUWeigher"
@@ -26,6 +31,9 @@ class CPUWeigher(Weigher):
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         return host.free_vcpus
+
+    def weigh_all(self, hosts: Sequence[HostState], spec: RequestSpec) -> list[float]:
+        return [h.vcpus_total * h.cpu_allocation_ratio - h.vcpus_used for h in hosts]
 
 
 class DiskWeigher(Weigher):
@@ -35,3 +43,9 @@ class DiskWeigher(Weigher):
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         total_mb = host.total_usable_disk_gb * 1024
         return total_mb * host.disk_allocation_ratio - (total_mb - host.free_disk_mb)
+
+    def weigh_all(self, hosts: Sequence[HostState], spec: RequestSpec) -> list[float]:
+        return [
+            h.total_usable_disk_gb * 1024 * (h.disk_allocation_ratio - 1) + h.free_disk_mb
+            for h in hosts
+        ]
