@@ -50,6 +50,8 @@ class Instance(Timestamps, Base):
     node: Mapped[str | None] = mapped_column(String(255))
     availability_zone: Mapped[str | None] = mapped_column(String(255))
     image_ref: Mapped[str | None] = mapped_column(String(255))
+    # The public id of the flavor it was built from (the full snapshot is in instance_extra).
+    flavor_id: Mapped[str | None] = mapped_column(String(255))
     key_name: Mapped[str | None] = mapped_column(String(255))
     key_data: Mapped[str | None] = mapped_column(Text)
     user_data: Mapped[str | None] = mapped_column(Text)

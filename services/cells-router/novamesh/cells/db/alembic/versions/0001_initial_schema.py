@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('node', sa.String(length=255), nullable=True),
     sa.Column('availability_zone', sa.String(length=255), nullable=True),
     sa.Column('image_ref', sa.String(length=255), nullable=True),
+    sa.Column('flavor_id', sa.String(length=255), nullable=True),
     sa.Column('key_name', sa.String(length=255), nullable=True),
     sa.Column('key_data', sa.Text(), nullable=True),
     sa.Column('user_data', sa.Text(), nullable=True),

@@ -1,0 +1,95 @@
+"""The router assembled from its parts: what `main` serves and what the tests start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import grpc
+from novamesh.cells.agents import AgentHub
+from novamesh.cells.apistore import ApiStore
+from novamesh.cells.channel import Channel
+from novamesh.cells.conductor import Conductor
+from novamesh.cells.core import Core
+from novamesh.cells.edits import Edits
+from novamesh.cells.hoststates import HostStates
+from novamesh.cells.lifecycle import Lifecycle
+from novamesh.cells.mappings import Mappings, make_cache
+from novamesh.cells.reader import Reader
+from novamesh.cells.registry import CellRegistry, UnknownCell
+from novamesh.cells.servicer import RouterServicer
+from novamesh.common import grpcutil
+from novamesh.common.config import Config
+from novamesh.common.db import create_async_engine, sessionmaker
+from novamesh.placement.v1 import placement_pb2_grpc
+from novamesh.scheduler.v1 import scheduler_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass
+class RouterApp:
+    cfg: Config
+    api_engine: AsyncEngine
+    core: Core
+    servicer: RouterServicer
+    host_states: HostStates
+    _channels: list[grpc.aio.Channel] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, cfg: Config, build_timeout: float = 600.0) -> RouterApp:
+        api_engine = create_async_engine(cfg.expand(cfg.database.api_url))
+        api = ApiStore(sessionmaker(api_engine))
+        registry = CellRegistry(api.sessions, cfg.cells.cell)
+        registry.serve(f"grpc://{cfg.endpoints.router}")
+        core = Core(
+            registry=registry,
+            api=api,
+            mappings=Mappings(api, make_cache(cfg.redis.url)),
+            hub=AgentHub(cfg.agent.heartbeat_interval),
+            heartbeat_interval=cfg.agent.heartbeat_interval,
+            list_timeout=cfg.cells.list_timeout,
+        )
+        scheduler_channel = grpcutil.channel(cfg.endpoints.scheduler)
+        placement_channel = grpcutil.channel(cfg.endpoints.placement)
+        placement = placement_pb2_grpc.PlacementServiceStub(placement_channel)
+        host_states = HostStates(core)
+        conductor = Conductor(
+            core,
+            host_states,
+            scheduler_pb2_grpc.SchedulerServiceStub(scheduler_channel),
+            placement,
+            cfg.scheduler.max_attempts,
+            build_timeout,
+        )
+        servicer = RouterServicer(
+            core,
+            Channel(core, host_states),
+            host_states,
+            conductor,
+            Lifecycle(core, host_states, placement),
+            Reader(core),
+            Edits(core),
+        )
+        return cls(
+            cfg, api_engine, core, servicer, host_states, [scheduler_channel, placement_channel]
+        )
+
+    async def start(self) -> None:
+        registry = self.core.registry
+        await registry.refresh()
+        registry.start(self.cfg.cells.refresh_interval)
+        with contextlib.suppress(UnknownCell):
+            local = registry.local
+            self._tasks.append(asyncio.create_task(self.host_states.watch_liveness(local)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.core.stop()
+        await self.core.registry.close()
+        for channel in self._channels:
+            await channel.close(None)
+        await self.api_engine.dispose()

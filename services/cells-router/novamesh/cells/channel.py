@@ -1,0 +1,159 @@
+"""What the router does with each message an agent sends on its channel.
+
+Register maps the agent's hosts into this router's cell (services, compute nodes, host
+mappings); heartbeats keep the services up; resources refresh compute nodes; instance updates
+move instance rows and complete instance-action events; results resolve pending commands.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from novamesh.agent.v1 import agent_pb2
+from novamesh.cells import convert
+from novamesh.cells.agents import AgentSession
+from novamesh.cells.core import Core, NotFound
+from novamesh.cells.db import hosts as hosts_db
+from novamesh.cells.db import instances as inst_db
+from novamesh.cells.hoststates import HostStates
+from novamesh.cells.registry import Cell
+from novamesh.common import telemetry
+from novamesh.common.db import utcnow
+from opentelemetry import trace
+from sqlalchemy.ext.asyncio import AsyncSession
+
+LOG = logging.getLogger(__name__)
+_TRACER = trace.get_tracer("novamesh.cells")
+
+
+class Channel:
+    def __init__(self, core: Core, host_states: HostStates) -> None:
+        self._core = core
+        self._host_states = host_states
+
+    async def register(self, agent_id: str, reg: agent_pb2.Register) -> tuple[AgentSession, Cell]:
+        cell = self._core.registry.local
+        hosts = sorted({h.host for h in reg.hosts})
+
+        async def work(session: AsyncSession) -> None:
+            for host in hosts:
+                await hosts_db.upsert_service(session, host, reg.version)
+            for res in reg.hosts:
+                await hosts_db.upsert_node(
+                    session,
+                    res.host,
+                    res.nodename or res.hypervisor_hostname or res.host,
+                    res.compute_node_uuid,
+                    lambda node, res=res: convert.apply_resources(node, res),  # type: ignore[misc]
+                )
+
+        await self._core.in_cell(cell, work)
+        conflicts = await self._core.api.map_hosts(hosts, cell.id)
+        for host in conflicts:
+            LOG.warning("host %s is mapped to another cell; not remapping it", host)
+        mapped = [h for h in hosts if h not in conflicts]
+
+        async def mark(session: AsyncSession) -> None:
+            await hosts_db.mark_mapped(session, mapped)
+
+        await self._core.in_cell(cell, mark)
+        agent = AgentSession(agent_id, hosts)
+        self._core.hub.attach(agent)
+        LOG.info(
+            "agent registered",
+            extra={"fields": {"agent_id": agent_id, "hosts": hosts, "cell": cell.label}},
+        )
+        for host in hosts:
+            await self._host_states.changed(cell, host)
+        return agent, cell
+
+    async def handle(self, agent: AgentSession, cell: Cell, msg: agent_pb2.AgentMessage) -> None:
+        body = msg.WhichOneof("body")
+        parent = telemetry.extract(msg.trace_context)
+        with _TRACER.start_as_current_span(f"agent.{body}", context=parent):
+            if body == "heartbeat":
+                await self._heartbeat(agent, cell)
+            elif body == "resources":
+                await self._resources(cell, msg.resources)
+            elif body == "instance_update":
+                await self._instance_update(msg.instance_update)
+            elif body == "result":
+                self._core.hub.resolve(msg.result)
+            elif body == "register":
+                LOG.warning("agent %s registered twice on one channel", agent.agent_id)
+
+    async def closed(self, agent: AgentSession, cell: Cell) -> None:
+        for host in self._core.hub.detach(agent):
+            await self._host_states.changed(cell, host)
+
+    async def _heartbeat(self, agent: AgentSession, cell: Cell) -> None:
+        self._core.hub.beat(agent)
+        now = utcnow()
+
+        async def work(session: AsyncSession) -> None:
+            await hosts_db.heartbeat(session, agent.hosts, now)
+
+        await self._core.in_cell(cell, work)
+
+    async def _resources(self, cell: Cell, res: agent_pb2.HostResources) -> None:
+        async def work(session: AsyncSession) -> None:
+            await hosts_db.upsert_node(
+                session,
+                res.host,
+                res.nodename or res.hypervisor_hostname or res.host,
+                res.compute_node_uuid,
+                lambda node: convert.apply_resources(node, res),
+            )
+
+        await self._core.in_cell(cell, work)
+        await self._host_states.changed(cell, res.host)
+
+    async def _instance_update(self, upd: agent_pb2.InstanceUpdate) -> None:
+        try:
+            _, cell = await self._core.locate(upd.instance_uuid)
+        except NotFound:
+            LOG.info("update for an unknown instance %s", upd.instance_uuid)
+            return
+        if cell is None:
+            return
+
+        async def work(session: AsyncSession) -> bool:
+            row = await inst_db.get_plain(session, upd.instance_uuid)
+            if row is None or row.deleted:
+                return False
+            values: dict[str, object] = {"power_state": upd.power_state}
+            if upd.vm_state:
+                values["vm_state"] = upd.vm_state
+            # A delete in progress owns task_state until it finishes.
+            if row.task_state != "deleting":
+                values["task_state"] = upd.task_state or None
+            if upd.host:
+                values["host"] = upd.host
+            if upd.HasField("launched_at"):
+                values["launched_at"] = convert.from_ts(upd.launched_at)
+            await inst_db.update_fields(session, upd.instance_uuid, **values)
+            if upd.interfaces:
+                await inst_db.set_network_info(
+                    session,
+                    upd.instance_uuid,
+                    [convert.message_dict(i) for i in upd.interfaces],
+                )
+            if upd.event:
+                await inst_db.record_event(
+                    session,
+                    upd.instance_uuid,
+                    upd.event,
+                    upd.event_result or "Success",
+                    host=upd.host or row.host,
+                    details=upd.fault_message,
+                )
+            if upd.fault_message:
+                await inst_db.add_fault(
+                    session, upd.instance_uuid, 500, upd.fault_message, host=upd.host or row.host
+                )
+            return True
+
+        if await self._core.in_cell(cell, work):
+            await self._core.publish(cell, upd.instance_uuid)
+            if upd.host:
+                await self._host_states.changed(cell, upd.host)

@@ -1,0 +1,28 @@
+"""novamesh-router: cells v2 and the conductor role (one process per cell, or one for all)."""
+
+from __future__ import annotations
+
+from novamesh.cells.app import RouterApp
+from novamesh.cells.v1 import router_pb2, router_pb2_grpc
+from novamesh.common import service
+from novamesh.common.config import Config
+from novamesh.common.service import ServiceSpec
+
+
+async def build(cfg: Config) -> ServiceSpec:
+    app = RouterApp.create(cfg)
+    return ServiceSpec(
+        listen=cfg.endpoints.router,
+        registrars=[
+            lambda server: router_pb2_grpc.add_CellsRouterServiceServicer_to_server(
+                app.servicer, server
+            )
+        ],
+        service_names=[router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name],
+        on_start=app.start,
+        on_stop=app.stop,
+    )
+
+
+def main() -> None:
+    service.run("router", build)
