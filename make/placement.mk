@@ -1,0 +1,9 @@
+# Placement: upstream's gabbi stories through real Envoy against a fresh placement per file.
+.PHONY: gabbi test-placement
+
+gabbi: $(STAMP)
+	$(PY) -m pip install -q gabbi
+	$(PY) tests/placement/gabbi_runner.py
+
+test-placement: $(STAMP)
+	$(VENV)/bin/pytest -q services/placement/tests
