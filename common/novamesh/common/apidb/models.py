@@ -166,3 +166,35 @@ class ImageMember(Timestamps, Base):
     member: Mapped[str] = mapped_column(String(255), index=True)
     # pending, accepted or rejected.
     status: Mapped[str] = mapped_column(String(20), default="pending")
+
+
+class Aggregate(Timestamps, Base):
+    """A host aggregate; an `availability_zone` metadata key makes it an availability zone."""
+
+    __tablename__ = "aggregates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    hosts: Mapped[list[AggregateHost]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    metadata_items: Mapped[list[AggregateMetadata]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class AggregateHost(Timestamps, Base):
+    __tablename__ = "aggregate_hosts"
+    __table_args__ = (UniqueConstraint("host", "aggregate_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"))
+
+
+class AggregateMetadata(Timestamps, Base):
+    __tablename__ = "aggregate_metadata"
+    __table_args__ = (UniqueConstraint("aggregate_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aggregate_id: Mapped[int] = mapped_column(
+        ForeignKey("aggregates.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
