@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -115,7 +116,9 @@ class PlacementServicer(ppb_grpc.PlacementServiceServicer):
 
 
 @pytest.fixture
-async def mesh() -> AsyncIterator[tuple[spb_grpc.SchedulerServiceStub, FakeRouter, FakePlacement]]:
+async def mesh(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[spb_grpc.SchedulerServiceStub, FakeRouter, FakePlacement]]:
     fake = FakePlacement()
     for i in range(3):
         fake.add(FakeProvider(f"rp-{i}", {"VCPU": 8, "MEMORY_MB": 8192, "DISK_GB": 100}))
@@ -125,7 +128,7 @@ async def mesh() -> AsyncIterator[tuple[spb_grpc.SchedulerServiceStub, FakeRoute
     placement = PlacementServicer(fake)  # type: ignore[abstract]
     ppb_grpc.add_PlacementServiceServicer_to_server(placement, deps)
     await deps.start()
-    cfg = config_mod.Config()
+    cfg = config_mod.Config(state_dir=str(tmp_path))
     cfg.endpoints.router = cfg.endpoints.placement = f"127.0.0.1:{deps_port}"
     cfg.endpoints.scheduler = "127.0.0.1:0"
     spec = await main.build(cfg)

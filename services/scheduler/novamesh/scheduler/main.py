@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 
 from novamesh.common import config as config_mod
-from novamesh.common import grpcutil, service
+from novamesh.common import db, grpcutil, service
+from novamesh.scheduler.aggregate_source import AggregateSource
 from novamesh.scheduler.grpc_placement import GrpcPlacement
 from novamesh.scheduler.host_feed import HostFeed
 from novamesh.scheduler.host_state import HostStateStore
@@ -22,10 +23,15 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
     scheduler = Scheduler(cfg.scheduler, store, GrpcPlacement(placement_channel))
     servicer = SchedulerServicer(scheduler)
     feed = HostFeed(router_channel, store)
+    api_engine = db.create_async_engine(cfg.expand(cfg.database.api_url))
+    aggregates = AggregateSource(
+        db.sessionmaker(api_engine), store, cfg.scheduler.aggregate_refresh_interval
+    )
     tasks: list[asyncio.Task[None]] = []
 
     async def on_start() -> None:
         tasks.append(asyncio.create_task(feed.run(), name="host-feed"))
+        tasks.append(asyncio.create_task(aggregates.run(), name="aggregates"))
 
     async def on_stop() -> None:
         for task in tasks:
@@ -35,6 +41,7 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
                 await task
         await placement_channel.close(None)
         await router_channel.close(None)
+        await api_engine.dispose()
 
     return service.ServiceSpec(
         listen=cfg.endpoints.scheduler,
@@ -46,7 +53,7 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
         service_names=[scheduler_pb2.DESCRIPTOR.services_by_name["SchedulerService"].full_name],
         on_start=on_start,
         on_stop=on_stop,
-        extra={"scheduler": scheduler, "store": store, "feed": feed},
+        extra={"scheduler": scheduler, "store": store, "feed": feed, "aggregates": aggregates},
     )
 
 
