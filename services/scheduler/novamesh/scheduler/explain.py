@@ -45,7 +45,10 @@ class Explanation:
             steps.append(f"{self.unknown} unknown to the scheduler")
         steps += [f"{name} removed {n}" for name, n in self.removed.items()]
         if self.lost_claims:
-            steps.append(f"{self.lost_claims} claims lost to concurrent requests")
+            steps.append(
+                f"placement refused {self.lost_claims} claims (capacity taken since it listed"
+                " the candidates)"
+            )
         text = f"{SHORT} {parts[0]}"
         if steps:
             text += "; " + ", ".join(steps)
