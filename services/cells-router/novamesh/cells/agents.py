@@ -47,6 +47,7 @@ class AgentHub:
         self._by_host: dict[str, AgentSession] = {}
         self._pending: dict[str, tuple[AgentSession, asyncio.Future[Outcome]]] = {}
         self._seen: dict[str, float] = {}
+        self._instance_of: dict[str, str] = {}
 
     def attach(self, session: AgentSession) -> None:
         """Route the session's hosts to it; a previous stream for any of them is closed."""
@@ -105,6 +106,7 @@ class AgentHub:
         command.command_id = command.command_id or str(uuidlib.uuid4())
         telemetry.inject(command.trace_context)
         self._pending[command.command_id] = (session, future)
+        self._instance_of[command.command_id] = _instance_uuid(command)
         session.outbox.put_nowait(command)
         return future
 
@@ -130,6 +132,13 @@ class AgentHub:
             )
         finally:
             self._pending.pop(command.command_id, None)
+            self._instance_of.pop(command.command_id, None)
+
+    def abandon(self, instance_uuid: str, why: str) -> None:
+        """Stop waiting for the commands of an instance that is gone (its delete finished)."""
+        for command_id, (_, future) in list(self._pending.items()):
+            if self._instance_of.get(command_id) == instance_uuid and not future.done():
+                future.set_result(Outcome(False, why, False))
 
     def resolve(self, result: agent_pb2.CommandResult) -> bool:
         entry = self._pending.pop(result.command_id, None)
@@ -144,3 +153,14 @@ class AgentHub:
     def close(self) -> None:
         for session in {*self._by_host.values()}:
             self._drop(session, "the router is stopping")
+
+
+def _instance_uuid(command: agent_pb2.AgentCommand) -> str:
+    body = command.WhichOneof("body")
+    if body == "build":
+        return command.build.instance.uuid
+    if body == "terminate":
+        return command.terminate.instance_uuid
+    if body == "power":
+        return command.power.instance_uuid
+    return ""

@@ -254,7 +254,7 @@ class Conductor:
         admin_pass = req.admin_passwords.get(uuid, "")
         while True:
             async with self._core.lock(uuid):
-                if uuid in self._core.deleting:
+                if uuid in self._core.deleting or await self._gone(cell, uuid):
                     return
                 command = self._command(inst, current, admin_pass)
                 future = self._core.hub.send(current.host, command)
@@ -267,7 +267,7 @@ class Conductor:
                 extra={"fields": {"uuid": uuid, "host": current.host, "error": outcome.error}},
             )
             async with self._core.lock(uuid):
-                if uuid in self._core.deleting:
+                if uuid in self._core.deleting or await self._gone(cell, uuid):
                     return
                 nxt = None
                 if outcome.retryable and len(attempts.tried) < self._max_attempts:
@@ -281,6 +281,14 @@ class Conductor:
             await self._core.publish(cell, uuid)
             await self._host_states.changed(cell, previous.host)
             await self._host_states.changed(cell, current.host)
+
+    async def _gone(self, cell: Cell, uuid: str) -> bool:
+        async def work(session: AsyncSession) -> bool:
+            row = await inst_db.get_plain(session, uuid)
+            return row is None or row.deleted
+
+        gone: bool = await self._core.in_cell(cell, work)
+        return gone
 
     async def _claim_alternate(
         self,

@@ -134,6 +134,7 @@ class Lifecycle:
         await self._release(uuid)
         await self._core.api.queue_for_delete(uuid)
         await self._core.mappings.invalidate(uuid)
+        self._core.hub.abandon(uuid, "The instance was deleted.")
         self._core.deleting.discard(uuid)
         await self._core.publish(cell, uuid, router_pb2.InstanceEvent.KIND_DELETED)
         if host:

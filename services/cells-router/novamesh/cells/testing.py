@@ -39,6 +39,8 @@ def node_uuid(host: str) -> str:
 
 
 class FakePlacement(placement_pb2_grpc.PlacementServiceServicer):
+    """The two PlacementService calls the router makes."""
+
     def __init__(self) -> None:
         # consumer -> provider uuids it holds allocations against
         self.allocations: dict[str, set[str]] = {}
@@ -347,22 +349,22 @@ async def start_mesh(
     cfg.agent.heartbeat_interval = heartbeat
     cfg.cells.cell = cell_names[0]
     cfg.cells.list_timeout = 2.0
-    placement = FakePlacement()
+    placement = FakePlacement()  # type: ignore[abstract]
     scheduler = FakeScheduler(placement)
     servers = []
-    for register, servicer in (
+    fakes: list[tuple[Any, Any]] = [
         (scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server, scheduler),
         (placement_pb2_grpc.add_PlacementServiceServicer_to_server, placement),
-    ):
+    ]
+    ports = []
+    for register, servicer in fakes:
         server = grpc.aio.server()
-        register(servicer, server)  # type: ignore[operator]
-        port = server.add_insecure_port("127.0.0.1:0")
+        register(servicer, server)
+        ports.append(server.add_insecure_port("127.0.0.1:0"))
         await server.start()
         servers.append(server)
-        if servicer is scheduler:
-            cfg.endpoints.scheduler = f"127.0.0.1:{port}"
-        else:
-            cfg.endpoints.placement = f"127.0.0.1:{port}"
+    cfg.endpoints.scheduler = f"127.0.0.1:{ports[0]}"
+    cfg.endpoints.placement = f"127.0.0.1:{ports[1]}"
 
     dbsync.sync_api(cfg, lambda _: None)
     manage_cells.map_cell0(cfg)
