@@ -145,6 +145,7 @@ async def test_typed_watch(gw: Gateway) -> None:
         servers_pb2.CreateServerRequest(name="w", image_ref=image, flavor_ref="1"), metadata=md
     )
     event = await asyncio.wait_for(stream.read(), 5)
+    assert isinstance(event, servers_pb2.ServerEvent)
     assert event.server.id == created.server.id
     assert event.kind == servers_pb2.ServerEvent.KIND_UPDATED
     stream.cancel()
