@@ -331,11 +331,16 @@ class RequestSpec(_message.Message):
     IS_BFV_FIELD_NUMBER: _builtins.int
     SECURITY_GROUPS_FIELD_NUMBER: _builtins.int
     MEMBER_OF_FIELD_NUMBER: _builtins.int
+    SOURCE_CELL_UUID_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     user_id: _builtins.str
     availability_zone: _builtins.str
     num_instances: _builtins.int
     is_bfv: _builtins.bool
+    source_cell_uuid: _builtins.str
+    """For a move (resize, migrate, evacuate, unshelve): the cell the instance is in now, so
+    hosts of the same cell are preferred (CrossCellWeigher). Empty for a boot.
+    """
     @_builtins.property
     def flavor(self) -> Global___Flavor: ...
     @_builtins.property
@@ -379,10 +384,11 @@ class RequestSpec(_message.Message):
         is_bfv: _builtins.bool = ...,
         security_groups: _abc.Iterable[_builtins.str] | None = ...,
         member_of: _abc.Iterable[_builtins.str] | None = ...,
+        source_cell_uuid: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["flavor", b"flavor", "image", b"image", "instance_group", b"instance_group", "requested_destination", b"requested_destination", "retry", b"retry"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["availability_zone", b"availability_zone", "flavor", b"flavor", "force_hosts", b"force_hosts", "force_nodes", b"force_nodes", "ignore_hosts", b"ignore_hosts", "image", b"image", "instance_group", b"instance_group", "is_bfv", b"is_bfv", "member_of", b"member_of", "num_instances", b"num_instances", "project_id", b"project_id", "requested_destination", b"requested_destination", "retry", b"retry", "scheduler_hints", b"scheduler_hints", "security_groups", b"security_groups", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["availability_zone", b"availability_zone", "flavor", b"flavor", "force_hosts", b"force_hosts", "force_nodes", b"force_nodes", "ignore_hosts", b"ignore_hosts", "image", b"image", "instance_group", b"instance_group", "is_bfv", b"is_bfv", "member_of", b"member_of", "num_instances", b"num_instances", "project_id", b"project_id", "requested_destination", b"requested_destination", "retry", b"retry", "scheduler_hints", b"scheduler_hints", "security_groups", b"security_groups", "source_cell_uuid", b"source_cell_uuid", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

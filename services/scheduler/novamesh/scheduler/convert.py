@@ -45,6 +45,7 @@ def spec_from_proto(msg: rpb.RequestSpec) -> RequestSpec:
         force_nodes=list(msg.force_nodes),
         is_bfv=msg.is_bfv,
         member_of=list(msg.member_of),
+        source_cell_uuid=msg.source_cell_uuid,
     )
     if msg.HasField("requested_destination"):
         d = msg.requested_destination
