@@ -120,6 +120,12 @@ class SchedulerConfig:
     shuffle_best_same_weighed_hosts: bool = False
     # How often the aggregates (and their metadata) are re-read from the API database.
     aggregate_refresh_interval: float = 30.0
+    # Placement pre-filters (need the aggregates mirrored in placement): ask only for hosts of
+    # the requested zone's aggregates / of the aggregates a project is isolated to.
+    query_placement_for_availability_zone: bool = False
+    limit_tenants_to_placement_aggregate: bool = False
+    # With tenant limiting on: projects no aggregate names get no host at all.
+    placement_aggregate_required_for_tenants: bool = False
     max_instances_per_host: int = 50
     max_io_ops_per_host: int = 8
     isolated_images: list[str] = field(default_factory=list)
