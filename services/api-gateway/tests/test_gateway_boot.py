@@ -170,3 +170,42 @@ async def test_forced_host_needs_admin(gw: Gateway) -> None:
     resp = await gw.rest("servers.CreateServer", path="/v2.1/servers", body=body, token="admin")
     assert resp.status == 202
     assert gw.router.builds[0].spec.requested_destination.host == "fake-host-2"
+
+
+async def test_db_round_trips_of_a_boot(gw: Gateway) -> None:
+    """A boot reads flavor (+ its two selectin collections), image, keypair, then one write
+    transaction for all instances; the count does not grow with max_count."""
+    image = await gw.add_image()
+    async with gw.sessions() as session, session.begin():
+        session.add(
+            models.KeyPair(name="k", user_id="admin", fingerprint="f", public_key="ssh-rsa")
+        )
+
+    async def statements(count: int) -> list[str]:
+        gw.statements.clear()
+        body = _server(image, key_name="k", min_count=count, max_count=count)
+        resp = await gw.rest("servers.CreateServer", path="/v2.1/servers", body=body)
+        assert resp.status == 202
+        return [s.split()[0] for s in gw.statements]
+
+    one = await statements(1)
+    assert one.count("SELECT") == 5  # flavor, extra specs, projects, image, keypair
+    # One transaction writes every record: three INSERTs per instance, no extra reads.
+    assert one.count("INSERT") == 3
+    many = await statements(4)
+    assert many.count("SELECT") == 5
+
+
+async def test_db_round_trips_of_reads(gw: Gateway) -> None:
+    """GET, list, actions and delete of servers touch the router only, never the API DB."""
+    image = await gw.add_image()
+    resp = await gw.rest("servers.CreateServer", path="/v2.1/servers", body=_server(image))
+    sid = resp.body["server"]["id"]
+    gw.statements.clear()
+    await gw.rest("servers.GetServer", id=sid, path=f"/v2.1/servers/{sid}")
+    await gw.rest("servers.ListServersDetail", path="/v2.1/servers/detail")
+    await gw.rest(
+        "servers.ServerAction", id=sid, path=f"/v2.1/servers/{sid}/action", body={"os-stop": None}
+    )
+    await gw.rest("servers.DeleteServer", id=sid, path=f"/v2.1/servers/{sid}")
+    assert gw.statements == []

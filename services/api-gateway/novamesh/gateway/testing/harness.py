@@ -31,7 +31,8 @@ from novamesh.gateway.clients.router import GrpcRouter
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.main import compute_registrars
 from novamesh.gateway.testing.fake_router import FakeRouter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 _DEFAULT_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -67,7 +68,9 @@ class Gateway:
     router: FakeRouter
     channel: grpc.aio.Channel
     port: int
+    engine: AsyncEngine | None = None
     stubs: dict[str, Any] = field(default_factory=dict)
+    statements: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.stubs = {
@@ -77,6 +80,11 @@ class Gateway:
             "images": api_images_pb2_grpc.ImagesRestServiceStub(self.channel),
         }
         self.typed = servers_pb2_grpc.ServersServiceStub(self.channel)
+        if self.engine is not None:
+            event.listen(self.engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
 
     async def rest(
         self,
@@ -179,7 +187,7 @@ async def running(tmp_path: Path) -> AsyncIterator[Gateway]:
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield Gateway(cfg, sessions, fake, channel, port)
+        yield Gateway(cfg, sessions, fake, channel, port, engine)
     finally:
         await channel.close(None)
         await server.stop(None)
