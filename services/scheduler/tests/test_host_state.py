@@ -54,3 +54,9 @@ def test_store_indexes_by_host_and_applies_aggregates() -> None:
     assert store.by_host("host1") == []
     assert store.update(host_report(1)).aggregates[0].name == "a"
     assert len(store) == 2
+
+
+def test_failed_builds_come_from_the_metric() -> None:
+    store = HostStateStore()
+    host = store.update(host_report(0, metrics={"failed_builds": 2.0}))
+    assert host.failed_builds == 2

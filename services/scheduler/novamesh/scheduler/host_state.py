@@ -107,7 +107,7 @@ class HostState:
     num_instances: int = 0
     num_io_ops: int = 0
     instances: set[str] = field(default_factory=set)
-    # Builds that failed here recently (BuildFailureWeigher); fed by the router when it knows.
+    # Builds that failed here recently (BuildFailureWeigher): the `failed_builds` metric.
     failed_builds: int = 0
     numa_cells: list[NumaCell] = field(default_factory=list)
     pci_pools: list[PciPool] = field(default_factory=list)
@@ -135,6 +135,8 @@ class HostState:
         self.cpu_info = _parse_cpu_info(report.cpu_info)
         self.traits = frozenset(report.traits)
         self.metrics = dict(report.metrics)
+        # Nova keeps the recent build failures of a node among its stats; here, a metric.
+        self.failed_builds = int(report.metrics.get("failed_builds", 0))
         self.service_up = report.service_up
         self.service_disabled = report.service_disabled
         self.total_usable_ram_mb = report.memory_mb
@@ -206,6 +208,7 @@ class HostStateStore:
         self._by_uuid: dict[str, HostState] = {}
         self._by_host: dict[str, list[HostState]] = {}
         self.aggregates_by_host: dict[str, list[Aggregate]] = {}
+        self.aggregates: list[Aggregate] = []
 
     def __len__(self) -> int:
         return len(self._by_uuid)
@@ -239,8 +242,9 @@ class HostStateStore:
             self._unindex(state)
 
     def set_aggregates(self, aggregates: Iterable[Aggregate]) -> None:
+        self.aggregates = list(aggregates)
         by_host: dict[str, list[Aggregate]] = {}
-        for agg in aggregates:
+        for agg in self.aggregates:
             for host in agg.hosts:
                 by_host.setdefault(host, []).append(agg)
         self.aggregates_by_host = by_host

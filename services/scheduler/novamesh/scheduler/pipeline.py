@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from novamesh.common.config import SchedulerConfig
-from novamesh.scheduler import registry, resources
+from novamesh.scheduler import prefilters, registry, resources
 from novamesh.scheduler.explain import Explanation, NoValidHost
 from novamesh.scheduler.filters import Filter
 from novamesh.scheduler.host_state import PENDING_TTL, HostState, HostStateStore
@@ -84,6 +84,12 @@ class Scheduler:
         request = resources.build(
             spec, self.cfg.max_placement_results, in_tree=self._requested_node_uuid(spec)
         )
+        for narrowed in (
+            prefilters.availability_zone(spec, self.hosts.aggregates, self.cfg),
+            prefilters.tenant(spec, self.hosts.aggregates, self.cfg),
+        ):
+            if narrowed:
+                request.unnumbered.member_of.append(narrowed)
         why = Explanation(resources=request.unnumbered.resources, num_instances=len(instance_uuids))
         candidates = await self.placement.candidates(request)
         why.candidates = len(candidates)
