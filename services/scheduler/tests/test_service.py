@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -115,14 +116,14 @@ class PlacementServicer(ppb_grpc.PlacementServiceServicer):
         return ppb.DeleteAllocationsResponse()
 
 
-@pytest.fixture
-async def mesh(
-    tmp_path: Path,
-) -> AsyncIterator[tuple[spb_grpc.SchedulerServiceStub, FakeRouter, FakePlacement]]:
-    fake = FakePlacement()
-    for i in range(3):
+@contextlib.asynccontextmanager
+async def start_mesh(
+    tmp_path: Path, hosts: int, placement_delay: float = 0.0
+) -> AsyncIterator[tuple[spb_grpc.SchedulerServiceAsyncStub, FakeRouter, FakePlacement]]:
+    fake = FakePlacement(delay=placement_delay)
+    for i in range(hosts):
         fake.add(FakeProvider(f"rp-{i}", {"VCPU": 8, "MEMORY_MB": 8192, "DISK_GB": 100}))
-    router = FakeRouter([update(i) for i in range(3)])  # type: ignore[abstract]
+    router = FakeRouter([update(i) for i in range(hosts)])  # type: ignore[abstract]
     deps, deps_port, _ = grpcutil.create_server("127.0.0.1:0", [], [])
     router_pb2_grpc.add_CellsRouterServiceServicer_to_server(router, deps)
     placement = PlacementServicer(fake)  # type: ignore[abstract]
@@ -142,7 +143,7 @@ async def mesh(
         await asyncio.wait_for(feed.connected.wait(), 5)
         store: Any = spec.extra["store"]
         for _ in range(500):
-            if len(store) >= 3:
+            if len(store) >= hosts:
                 break
             await asyncio.sleep(0.01)
         yield spb_grpc.SchedulerServiceStub(channel), router, fake
@@ -151,6 +152,14 @@ async def mesh(
         await spec.on_stop()
         await server.stop(None)
         await deps.stop(None)
+
+
+@pytest.fixture
+async def mesh(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[spb_grpc.SchedulerServiceAsyncStub, FakeRouter, FakePlacement]]:
+    async with start_mesh(tmp_path, 3) as parts:
+        yield parts
 
 
 def request(*uuids: str, memory_mb: int = 1024) -> spb.SelectDestinationsRequest:
@@ -222,3 +231,19 @@ async def test_empty_request_is_invalid(mesh: Any) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.SelectDestinations(spb.SelectDestinationsRequest())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_twenty_parallel_rpcs_into_one_anti_affinity_group(tmp_path: Path) -> None:
+    async with start_mesh(tmp_path, 25, placement_delay=0.005) as (stub, _, fake):
+
+        async def boot(i: int) -> str:
+            req = request(f"member-{i}")
+            req.spec.instance_group.CopyFrom(
+                rpb.InstanceGroup(uuid="group-1", policy="anti-affinity")
+            )
+            reply = await stub.SelectDestinations(req)
+            return str(reply.results[0].selections[0].host)
+
+        hosts = await asyncio.gather(*(boot(i) for i in range(20)))
+        assert len(set(hosts)) == 20
+        assert len(fake.consumers) == 20
