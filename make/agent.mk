@@ -2,7 +2,7 @@
 # scale test: `make agent-run AGENT_HOSTS=50 AGENT_PREFIX=sim`).
 .PHONY: agent-test agent-run
 AGENT_HOSTS ?= 4
-AGENT_PREFIX ?= fake-host
+AGENT_PREFIX ?= sim
 # An extra agent beside `make run` must not take the default agent port; its port is logged.
 AGENT_LISTEN ?= 127.0.0.1:0
 

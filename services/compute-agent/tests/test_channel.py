@@ -183,3 +183,56 @@ async def test_a_restarted_agent_does_not_rerun_finished_commands(
         ] == []
     finally:
         await b.stop()
+
+
+async def test_power_actions_and_terminate_over_the_channel(agent: Agent, router: Served) -> None:
+    fake: FakeRouter = router.servicer
+    await fake.next("register")
+    fake.send(build_cmd("b", "inst-1"))
+    await fake.next("result")
+    fake.send(
+        agent_pb2.AgentCommand(
+            command_id="p",
+            host="fake-host-1",
+            power=agent_pb2.PowerAction(
+                instance_uuid="inst-1", kind=agent_pb2.PowerAction.KIND_SUSPEND
+            ),
+        )
+    )
+    seen = await updates_until_result(fake)
+    last = [m.instance_update for m in seen if m.WhichOneof("body") == "instance_update"][-1]
+    assert (last.vm_state, last.power_state, last.event) == (
+        "suspended",
+        7,
+        "compute_suspend_instance",
+    )
+    fake.send(
+        agent_pb2.AgentCommand(
+            command_id="t",
+            host="fake-host-1",
+            terminate=agent_pb2.Terminate(instance_uuid="inst-1"),
+        )
+    )
+    seen = await updates_until_result(fake)
+    kinds = [m.WhichOneof("body") for m in seen if m.WhichOneof("body") != "heartbeat"]
+    assert kinds == ["resources", "instance_update", "result"]
+    assert seen[-1].result.ok
+    assert next(m for m in seen if m.WhichOneof("body") == "resources").resources.running_vms == 0
+
+
+async def test_many_builds_are_in_flight_at_once(tmp_path: Path, router: Served) -> None:
+    fake: FakeRouter = router.servicer
+    a = Agent(config(tmp_path, router.target, spawn_seconds=0.5, vcpus=64))
+    await a.start()
+    try:
+        await fake.next("register")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for n in range(40):
+            fake.send(build_cmd(f"c{n}", f"inst-{n}", host=f"fake-host-{n % 2 + 1}"))
+        results = [(await fake.next("result")).result for _ in range(40)]
+        assert loop.time() - started < 3.0
+        assert all(r.ok for r in results)
+        assert {r.command_id for r in results} == {f"c{n}" for n in range(40)}
+    finally:
+        await a.stop()
