@@ -18,6 +18,8 @@ from novamesh.compute.v1 import (
     api_flavors_pb2_grpc,
     api_images_pb2,
     api_images_pb2_grpc,
+    api_keypairs_pb2,
+    api_keypairs_pb2_grpc,
     api_servers_pb2,
     api_servers_pb2_grpc,
     api_versions_pb2,
@@ -30,6 +32,7 @@ from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.flavors import FlavorsRest
 from novamesh.gateway.rest.images import ImagesRest
+from novamesh.gateway.rest.keypairs import KeypairsRest
 from novamesh.gateway.rest.servers import ServersRest
 from novamesh.gateway.rest.versions import VersionsRest
 from novamesh.gateway.typed.servers import ServersTyped
@@ -42,6 +45,7 @@ COMPUTE_SERVICES = [
     api_servers_pb2.DESCRIPTOR.services_by_name["ServersRestService"].full_name,
     api_flavors_pb2.DESCRIPTOR.services_by_name["FlavorsRestService"].full_name,
     api_images_pb2.DESCRIPTOR.services_by_name["ImagesRestService"].full_name,
+    api_keypairs_pb2.DESCRIPTOR.services_by_name["KeypairsRestService"].full_name,
     servers_pb2.DESCRIPTOR.services_by_name["ServersService"].full_name,
 ]
 
@@ -54,12 +58,14 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     servers = ServersRest(rest, deps)
     flavors = FlavorsRest(rest, deps)
     images = ImagesRest(rest, deps)
+    keypairs = KeypairsRest(rest, deps)
     typed = ServersTyped(deps)
     return [
         lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
         lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
         lambda s: api_flavors_pb2_grpc.add_FlavorsRestServiceServicer_to_server(flavors, s),
         lambda s: api_images_pb2_grpc.add_ImagesRestServiceServicer_to_server(images, s),
+        lambda s: api_keypairs_pb2_grpc.add_KeypairsRestServiceServicer_to_server(keypairs, s),
         lambda s: servers_pb2_grpc.add_ServersServiceServicer_to_server(typed, s),
     ]
 

@@ -86,5 +86,6 @@ for _name, _check, _desc in [
     ("os_compute_api:os-flavor-manage:update", "rule:admin_api", "Describe a flavor"),
     ("os_compute_api:os-flavor-extra-specs:index", "rule:admin_or_owner", "Flavor extra specs"),
     ("os_compute_api:images:show", "@", "Image proxy"),
+    ("os_compute_api:os-keypairs:other_users", "rule:admin_api", "Other users' keypairs"),
 ]:
     register(_name, _check, _desc)

@@ -22,6 +22,7 @@ from novamesh.common.config import Config
 from novamesh.compute.v1 import (
     api_flavors_pb2_grpc,
     api_images_pb2_grpc,
+    api_keypairs_pb2_grpc,
     api_servers_pb2_grpc,
     api_versions_pb2_grpc,
     rest_pb2,
@@ -78,6 +79,7 @@ class Gateway:
             "servers": api_servers_pb2_grpc.ServersRestServiceStub(self.channel),
             "flavors": api_flavors_pb2_grpc.FlavorsRestServiceStub(self.channel),
             "images": api_images_pb2_grpc.ImagesRestServiceStub(self.channel),
+            "keypairs": api_keypairs_pb2_grpc.KeypairsRestServiceStub(self.channel),
         }
         self.typed = servers_pb2_grpc.ServersServiceStub(self.channel)
         if self.engine is not None:
