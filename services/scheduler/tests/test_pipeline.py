@@ -155,3 +155,15 @@ async def test_alternates_stay_in_the_chosen_hosts_cell() -> None:
     cell = placed.chosen.host.cell_uuid
     assert placed.alternates
     assert all(a.host.cell_uuid == cell for a in placed.alternates)
+
+
+async def test_parallel_boots_into_one_affinity_group_share_a_host() -> None:
+    sched, _, _ = make(10, delay=0.002)
+
+    async def boot(inst: str) -> str:
+        group = InstanceGroup(uuid="aff", policy="affinity")
+        [placed] = await sched.select_destinations(spec(instance_group=group), [inst], False)
+        return placed.chosen.host.host
+
+    hosts = await asyncio.gather(*(boot(i) for i in uuids(5)))
+    assert len(set(hosts)) == 1

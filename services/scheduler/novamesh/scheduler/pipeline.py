@@ -20,7 +20,7 @@ from novamesh.scheduler.filters import Filter
 from novamesh.scheduler.host_state import PENDING_TTL, HostState, HostStateStore
 from novamesh.scheduler.placement import Placement
 from novamesh.scheduler.resources import Candidate
-from novamesh.scheduler.spec import RequestSpec
+from novamesh.scheduler.spec import InstanceGroup, RequestSpec
 from novamesh.scheduler.weighers import Weigher, weigh_hosts
 
 LOG = logging.getLogger(__name__)
@@ -40,25 +40,34 @@ class Placed:
 
 
 class GroupPicks:
-    """Instances this scheduler placed per server group, until the host feed shows them."""
+    """Instances this scheduler placed per server group (and where), until the feed shows them.
+
+    Concurrent requests carry their own copy of the group; merging these picks in makes them
+    see each other's members and hosts.
+    """
 
     def __init__(self) -> None:
-        self._picks: dict[str, dict[str, float]] = {}
+        self._picks: dict[str, dict[str, tuple[str, float]]] = {}
 
-    def add(self, group_uuid: str, instance_uuid: str) -> None:
-        self._picks.setdefault(group_uuid, {})[instance_uuid] = time.monotonic() + PENDING_TTL
+    def add(self, group_uuid: str, instance_uuid: str, host: str) -> None:
+        expires = time.monotonic() + PENDING_TTL
+        self._picks.setdefault(group_uuid, {})[instance_uuid] = (host, expires)
 
     def discard(self, group_uuid: str, instance_uuid: str) -> None:
         self._picks.get(group_uuid, {}).pop(instance_uuid, None)
 
-    def members(self, group_uuid: str) -> set[str]:
-        picks = self._picks.get(group_uuid)
+    def merge_into(self, group: InstanceGroup) -> None:
+        picks = self._picks.get(group.uuid)
         if not picks:
-            return set()
+            return
         now = time.monotonic()
-        for uuid in [u for u, exp in picks.items() if exp < now]:
-            del picks[uuid]
-        return set(picks)
+        for uuid, (host, expires) in list(picks.items()):
+            if expires < now:
+                del picks[uuid]
+                continue
+            group.members.add(uuid)
+            if host not in group.hosts:
+                group.hosts.append(host)
 
 
 class Scheduler:
@@ -110,7 +119,7 @@ class Scheduler:
                 why.instance_index = index
                 group = spec.instance_group
                 if group is not None and group.uuid:
-                    group.members |= self.group_picks.members(group.uuid)
+                    self.group_picks.merge_into(group)
                 if not skip_filters:
                     hosts = self._filter(hosts, spec, index, why)
                 if not hosts:
@@ -243,7 +252,7 @@ class Scheduler:
             group.hosts.append(host.host)
             group.members.add(instance_uuid)
             if group.uuid:
-                self.group_picks.add(group.uuid, instance_uuid)
+                self.group_picks.add(group.uuid, instance_uuid, host.host)
 
     def _forget(self, host: HostState, spec: RequestSpec, instance_uuid: str) -> None:
         host.release(instance_uuid)
