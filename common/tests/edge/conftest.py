@@ -182,6 +182,7 @@ def edge(
             strip_json_suffix=True,
             strip_project_id=True,
             cors_origins=["http://valid.example.com"],
+            identity_stub_url=f"http://127.0.0.1:{nova}",
         ),
         envoy.Listener("placement", placement, backend, COMPUTE_SERVICES, "placement"),
         envoy.Listener("image", glance, backend, COMPUTE_SERVICES, "glance"),

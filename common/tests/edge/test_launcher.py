@@ -190,6 +190,7 @@ def test_clouds_yaml(tmp_path: Path) -> None:
         "auth_type": "none",
         "region_name": "RegionOne",
         "compute_endpoint_override": "http://h:1/v2.1",
+        "identity_endpoint_override": "http://h:1/identity/v3",
         "image_endpoint_override": "http://h:2",
         "placement_endpoint_override": "http://h:3",
     }

@@ -231,3 +231,16 @@ async def test_native_grpc_passthrough_on_same_port(edge: Any) -> None:
         initial = dict(await call.initial_metadata())
         # gRPC callers get the helper header as sent: the shim only touches REST replies.
         assert initial["x-http-status"] == "202"
+
+
+async def test_identity_version_discovery_stub(edge: Any, nova: httpx.AsyncClient) -> None:
+    version = await nova.get("/identity/v3")
+    assert version.status_code == 200
+    assert version.json()["version"]["id"] == "v3.14"
+    assert version.json()["version"]["links"][0]["href"] == f"{edge.nova}/identity/v3/"
+    versions = await nova.get("/identity")
+    assert versions.status_code == 300
+    assert versions.json()["versions"]["values"][0]["id"] == "v3.14"
+    other = await nova.get("/identity/v3/projects")
+    assert other.status_code == 501
+    assert other.json()["notImplemented"]["code"] == 501

@@ -88,6 +88,10 @@ class Listener:
     strip_json_suffix: bool = False
     strip_project_id: bool = False
     cors_origins: Sequence[str] = ()
+    # Public base URL under which to answer Keystone's version discovery (`/identity`): the
+    # openstack CLI builds an identity client even with `auth_type: none`. Until novamesh has
+    # Keystone support, that is all there is of identity.
+    identity_stub_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,45 @@ def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _identity_routes(base_url: str) -> list[dict[str, Any]]:
+    v3 = {
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": base_url.rstrip("/") + "/identity/v3/"}],
+        "media-types": [
+            {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+        ],
+    }
+    # local_reply_config wraps this in the listener's fault body.
+    not_there = "novamesh has no identity service yet (noauth): only version discovery."
+    skip_transcoder = {
+        "envoy.filters.http.grpc_json_transcoder": {
+            "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+            "disabled": True,
+        }
+    }
+
+    def answer(match: dict[str, str], status: int, body: object) -> dict[str, Any]:
+        text = body if isinstance(body, str) else json.dumps(body)
+        return {
+            "match": match,
+            "direct_response": {"status": status, "body": {"inline_string": text}},
+            "response_headers_to_add": [
+                {"header": {"key": "content-type", "value": "application/json"}}
+            ],
+            "typed_per_filter_config": skip_transcoder,
+        }
+
+    return [
+        answer({"path": "/identity"}, 300, {"versions": {"values": [v3]}}),
+        answer({"path": "/identity/"}, 300, {"versions": {"values": [v3]}}),
+        answer({"path": "/identity/v3"}, 200, {"version": v3}),
+        answer({"path": "/identity/v3/"}, 200, {"version": v3}),
+        answer({"prefix": "/identity/"}, 501, not_there),
+    ]
+
+
 def cluster_name(upstream: str) -> str:
     return "grpc_" + upstream.replace(":", "_").replace(".", "_")
 
@@ -218,6 +261,8 @@ def _listener(listener: Listener, descriptors: desc.Descriptors, pb: Path) -> di
             }
         ],
     }
+    if listener.identity_stub_url:
+        vhost["routes"][:0] = _identity_routes(listener.identity_stub_url)
     if listener.cors_origins:
         vhost["typed_per_filter_config"] = {
             "envoy.filters.http.cors": _cors_policy(listener.cors_origins)
@@ -386,6 +431,7 @@ def default_listeners(
                 strip_json_suffix=True,
                 strip_project_id=True,
                 cors_origins=cors_origins,
+                identity_stub_url=ep.compute_public_url,
                 address=address,
             )
         )

@@ -124,6 +124,9 @@ def write_clouds_yaml(
         "auth_type": "none",
         "region_name": "RegionOne",
         "compute_endpoint_override": compute_url.rstrip("/") + "/v2.1",
+        # Version discovery only (the edge answers it): the CLI builds an identity client even
+        # when nothing authenticates.
+        "identity_endpoint_override": compute_url.rstrip("/") + "/identity/v3",
     }
     if image_url:
         cloud["image_endpoint_override"] = image_url.rstrip("/")
