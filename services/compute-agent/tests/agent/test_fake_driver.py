@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from novamesh.agent.states import PowerState
 from novamesh.agent.virt import registry
-from novamesh.agent.virt.driver import check_declarations, host_traits
+from novamesh.agent.virt.capabilities import MATRIX_ROWS, support_levels
+from novamesh.agent.virt.driver import (
+    CAPABILITY_INTERFACES,
+    CAPABILITY_TRAITS,
+    REQUIRED_CAPABILITIES,
+    check_declarations,
+    host_traits,
+)
 from novamesh.agent.virt.fake import FakeDriver, FakeSettings
 from novamesh.agent.virt.model import (
     InstanceNotFound,
@@ -131,3 +138,28 @@ async def test_guests_survive_a_restart_with_a_state_file(tmp_path: Path) -> Non
     assert (u2.power_state, u2.vcpus, u2.memory_mb) == (PowerState.SHUTDOWN, 2, 1024)
     fresh = await reborn.spawn("h-1", spec("u3"))
     assert fresh[0].address not in {i.address for i in u2.interfaces}
+
+
+def test_every_capability_name_the_agent_knows_is_a_matrix_row() -> None:
+    named = (
+        REQUIRED_CAPABILITIES
+        | set(CAPABILITY_INTERFACES)
+        | set(CAPABILITY_TRAITS)
+        | FakeDriver.capabilities
+    )
+    assert named <= set(MATRIX_ROWS)
+    assert len(MATRIX_ROWS) == len(set(MATRIX_ROWS)) == 59
+
+
+def test_an_unknown_capability_name_is_refused() -> None:
+    driver = make()
+    driver.capabilities = driver.capabilities | {"operation.teleport"}
+    with pytest.raises(TypeError, match="not support-matrix rows"):
+        check_declarations(driver)
+
+
+def test_support_levels_cover_every_row() -> None:
+    levels = support_levels(FakeDriver.capabilities)
+    assert list(levels) == list(MATRIX_ROWS)
+    assert levels["operation.pause"] == "complete"
+    assert levels["operation.live-migrate"] == "missing"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from novamesh.agent.virt.capabilities import KNOWN
 from novamesh.agent.virt.model import HostCapacity, InstanceInfo, InstanceSpec, NetworkInterface
 
 # Rows every driver supports through the required interface.
@@ -192,6 +193,12 @@ def supports(driver: Driver, capability: str) -> bool:
 
 def check_declarations(driver: Driver) -> None:
     """Refuse a driver that declares a capability it does not implement, or lacks a required one."""
+    unknown = driver.capabilities - KNOWN
+    if unknown:
+        raise TypeError(
+            f"driver {driver.name} declares {', '.join(sorted(unknown))}, "
+            "which are not support-matrix rows"
+        )
     missing = REQUIRED_CAPABILITIES - driver.capabilities
     if missing:
         raise TypeError(f"driver {driver.name} does not declare {', '.join(sorted(missing))}")
