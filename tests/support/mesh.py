@@ -98,7 +98,7 @@ def start_mesh(
             "placement_public_url": f"http://127.0.0.1:{placement}",
             "image_public_url": f"http://127.0.0.1:{image}",
         },
-        "agent": {"heartbeat_interval": 1.0, **(agent or {})},
+        "agent": dict(agent or {}),
     }
     if db_urls:
         sections["database"] = dict(db_urls)
