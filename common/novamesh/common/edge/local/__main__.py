@@ -2,4 +2,7 @@ import sys
 
 from novamesh.common.edge.local.cli import main
 
-sys.exit(main())
+try:
+    sys.exit(main())
+except BrokenPipeError:  # `make status | head`
+    sys.exit(0)
