@@ -75,6 +75,11 @@ class FakeServers(api_servers_pb2_grpc.ServersRestServiceServicer):
                 (("x-http-status", "409"), ("x-error-code", "placement.concurrent_update"))
             )
             await context.abort(grpc.StatusCode.ABORTED, "generation conflict")
+        if sid == "v9":
+            context.set_trailing_metadata((("x-http-status", "406"),))
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "Version 9.0 is not supported by the API."
+            )
         if sid == "late-quota":
             await context.send_initial_metadata((("openstack-api-version", "compute 2.60"),))
             context.set_trailing_metadata((("x-http-status", "429"), ("retry-after", "5")))

@@ -143,3 +143,10 @@ def test_render_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert listener["address"]["socket_address"]["address"] == "0.0.0.0"
     types = {c["name"]: c["type"] for c in boot["static_resources"]["clusters"]}
     assert types[envoy.cluster_name("api-gateway:50051")] == "STRICT_DNS"
+
+
+def test_envoy_that_cannot_start_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("static_resources: {listeners: [{name: x}]}\n")
+    with pytest.raises(process.EnvoyError, match="exited during startup"):
+        process.start(path, admin_port=1, log_path=tmp_path / "envoy.log", wait=True)

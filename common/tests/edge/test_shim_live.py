@@ -79,6 +79,15 @@ async def test_trailing_status_overrides_default_mapping(nova: httpx.AsyncClient
     }
 
 
+async def test_not_acceptable_is_a_compute_fault_as_in_nova(nova: httpx.AsyncClient) -> None:
+    # Nova's fault wrapper has no name for 406 and falls back to computeFault.
+    resp = await nova.get("/v2.1/servers/v9")
+    assert resp.status_code == 406
+    assert resp.json() == {
+        "computeFault": {"code": 406, "message": "Version 9.0 is not supported by the API."}
+    }
+
+
 async def test_trailing_status_after_initial_metadata(nova: httpx.AsyncClient) -> None:
     resp = await nova.get("/v2.1/servers/late-quota")
     assert resp.status_code == 429

@@ -128,16 +128,17 @@ function envoy_on_request(rh)
   end
   if p .. q ~= path then h:replace(":path", p .. q) end
   -- Remembered for the response hook, which cannot see request headers (405, request ids).
-  local md = rh:streamInfo():dynamicMetadata()
-  md:set(META, "method", h:get(":method") or "")
-  md:set(META, "path", p)
-  md:set(META, "request_id", h:get("x-request-id") or "")
-  md:set(META, "version", h:get("openstack-api-version") or "")
+  rh:streamInfo():dynamicMetadata():set(META, "request", {
+    method = h:get(":method") or "",
+    path = p,
+    request_id = h:get("x-request-id") or "",
+    version = h:get("openstack-api-version") or "",
+  })
 end
 
 local function remembered(rh)
   local md = rh:streamInfo():dynamicMetadata():get(META)
-  return md or {}
+  return md and md.request or {}
 end
 
 -- Placement names the requested microversion on every reply, errors included.
