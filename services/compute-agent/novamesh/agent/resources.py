@@ -85,11 +85,14 @@ class ResourceTracker:
         self._overcommit = overcommit
         self._az = availability_zone
         self._claims: dict[str, Claim] = {}
+        # Per host: (vcpus, memory_mb, disk_gb, guests) claimed, kept as running sums because a
+        # fake host may hold thousands of guests.
+        self._usage: dict[str, tuple[int, int, int, int]] = {}
 
     def recover(self, guests: list[InstanceInfo]) -> None:
         """Count the guests that were already running when the agent started."""
         for g in guests:
-            self._claims[g.uuid] = Claim(g.uuid, g.host, g.vcpus, g.memory_mb, g.disk_gb)
+            self._add(Claim(g.uuid, g.host, g.vcpus, g.memory_mb, g.disk_gb))
 
     def claim(self, host: str, instance: InstanceSpec) -> None:
         """Reserve the instance's resources on `host`; a repeated claim for it is a no-op."""
@@ -97,7 +100,7 @@ class ResourceTracker:
             return
         cap = self._driver.get_host_capacity(host)
         oc = self._overcommit
-        used = self._used(host)
+        used = self._usage.get(host, (0, 0, 0, 0))
         checks = (
             ("vcpu", "VCPU", cap.vcpus * oc.cpu_allocation_ratio, used[0], instance.vcpus),
             (
@@ -116,14 +119,21 @@ class ResourceTracker:
                     f"Insufficient compute resources on {host}: free {what} {free:.2f} {unit} "
                     f"< requested {wanted} {unit}."
                 )
-        self._claims[instance.uuid] = Claim(
-            instance.uuid, host, instance.vcpus, instance.memory_mb, instance.disk_gb
-        )
+        self._add(Claim(instance.uuid, host, instance.vcpus, instance.memory_mb, instance.disk_gb))
 
     def release(self, uuid: str) -> str | None:
         """Give back an instance's resources; returns its host, None when it held nothing."""
         claim = self._claims.pop(uuid, None)
-        return claim.host if claim else None
+        if claim is None:
+            return None
+        vcpus, memory, disk, guests = self._usage[claim.host]
+        self._usage[claim.host] = (
+            vcpus - claim.vcpus,
+            memory - claim.memory_mb,
+            disk - claim.disk_gb,
+            guests - 1,
+        )
+        return claim.host
 
     def instances(self, host: str) -> list[str]:
         return [c.uuid for c in self._claims.values() if c.host == host]
@@ -131,7 +141,7 @@ class ResourceTracker:
     def report(self, host: str) -> HostReport:
         cap = self._driver.get_host_capacity(host)
         oc = self._overcommit
-        vcpus_used, memory_used, disk_used = self._used(host)
+        vcpus_used, memory_used, disk_used, guests = self._usage.get(host, (0, 0, 0, 0))
         return HostReport(
             host=cap.host,
             nodename=cap.nodename,
@@ -146,7 +156,7 @@ class ResourceTracker:
             memory_mb_used=memory_used + oc.reserved_host_memory_mb,
             local_gb=cap.local_gb,
             local_gb_used=disk_used,
-            running_vms=sum(1 for c in self._claims.values() if c.host == host),
+            running_vms=guests,
             cpu_allocation_ratio=oc.cpu_allocation_ratio,
             ram_allocation_ratio=oc.ram_allocation_ratio,
             disk_allocation_ratio=oc.disk_allocation_ratio,
@@ -157,10 +167,13 @@ class ResourceTracker:
             traits=tuple(host_traits(self._driver, cap)),
         )
 
-    def _used(self, host: str) -> tuple[int, int, int]:
-        claims = [c for c in self._claims.values() if c.host == host]
-        return (
-            sum(c.vcpus for c in claims),
-            sum(c.memory_mb for c in claims),
-            sum(c.disk_gb for c in claims),
+    def _add(self, claim: Claim) -> None:
+        self.release(claim.uuid)
+        self._claims[claim.uuid] = claim
+        vcpus, memory, disk, guests = self._usage.get(claim.host, (0, 0, 0, 0))
+        self._usage[claim.host] = (
+            vcpus + claim.vcpus,
+            memory + claim.memory_mb,
+            disk + claim.disk_gb,
+            guests + 1,
         )

@@ -102,6 +102,7 @@ class FakeDriver:
         self._settings = settings
         self._guests: dict[str, _Guest] = {}
         self._used_addresses: set[str] = set()
+        self._address_cursor = 0
         self._started = time.monotonic()
         self._flush_task: asyncio.Task[None] | None = None
 
@@ -297,9 +298,16 @@ class FakeDriver:
         return interfaces
 
     def _next_address(self) -> str:
-        for address in _POOL.hosts():
-            text = str(address)
-            if text not in self._used_addresses and not text.endswith((".0", ".255")):
+        # Round-robin from where the last search stopped: a freed address is reused only after
+        # the pool wraps, and a host with thousands of guests does not rescan them all.
+        size = _POOL.num_addresses
+        for step in range(size):
+            index = (self._address_cursor + step) % size
+            if index % 256 in (0, 255):
+                continue
+            text = str(_POOL.network_address + index)
+            if text not in self._used_addresses:
+                self._address_cursor = index + 1
                 return text
         raise InvalidInstanceState("the fake network has no free address", retryable=True)
 
