@@ -167,3 +167,36 @@ async def test_parallel_boots_into_one_affinity_group_share_a_host() -> None:
 
     hosts = await asyncio.gather(*(boot(i) for i in uuids(5)))
     assert len(set(hosts)) == 1
+
+
+async def test_a_scheduler_started_before_its_feed_waits_for_it() -> None:
+    store = HostStateStore()
+    placement = FakePlacement()
+    reports = simulated_cloud(2, store, placement)
+    for r in reports:
+        store.remove(r.uuid)
+    ready = asyncio.Event()
+    sched = Scheduler(SchedulerConfig(), store, placement, view_ready=ready, view_wait=5)
+
+    async def feed_arrives() -> None:
+        await asyncio.sleep(0.05)
+        for r in reports:
+            store.update(r)
+        ready.set()
+
+    task = asyncio.create_task(feed_arrives())
+    [placed] = await sched.select_destinations(spec(), uuids(1), False)
+    await task
+    assert placed.chosen.host.host in {"host0", "host1"}
+
+
+async def test_the_wait_for_the_feed_is_bounded() -> None:
+    store = HostStateStore()
+    placement = FakePlacement()
+    for r in simulated_cloud(2, store, placement):
+        store.remove(r.uuid)
+    sched = Scheduler(
+        SchedulerConfig(), store, placement, view_ready=asyncio.Event(), view_wait=0.05
+    )
+    with pytest.raises(NoValidHost, match="2 unknown to the scheduler"):
+        await sched.select_destinations(spec(), uuids(1), False)

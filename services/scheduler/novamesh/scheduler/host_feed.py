@@ -25,7 +25,7 @@ class HostFeed:
         channel: grpc.aio.Channel,
         store: HostStateStore,
         min_backoff: float = 0.5,
-        max_backoff: float = 10.0,
+        max_backoff: float = 2.0,
     ) -> None:
         self._stub = router_pb2_grpc.CellsRouterServiceStub(channel)
         self._store = store
@@ -33,6 +33,9 @@ class HostFeed:
         self._max = max_backoff
         self.updates = 0
         self.connected = asyncio.Event()
+        # Set on the first state ever received (and never cleared): the view is usable.
+        self.synced = asyncio.Event()
+        self._sync_pending = False
 
     async def run(self) -> None:
         backoff = self._min
@@ -45,6 +48,10 @@ class HostFeed:
                         self.connected.set()
                     backoff = self._min
                     self._apply(update)
+                    if not self._sync_pending:
+                        # Let the rest of the snapshot (already in flight) land first.
+                        self._sync_pending = True
+                        asyncio.get_running_loop().call_later(0.2, self.synced.set)
                 LOG.warning("host-state stream ended; reconnecting")
             except grpc.aio.AioRpcError as exc:
                 LOG.warning("host-state stream broke: %s; retry in %.1fs", exc.code().name, backoff)

@@ -216,6 +216,9 @@ class HostStateStore:
     def __iter__(self) -> Iterator[HostState]:
         return iter(self._by_uuid.values())
 
+    def __contains__(self, uuid: object) -> bool:
+        return uuid in self._by_uuid
+
     def get(self, uuid: str) -> HostState | None:
         return self._by_uuid.get(uuid)
 

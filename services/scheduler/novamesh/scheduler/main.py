@@ -24,9 +24,11 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
     store = HostStateStore()
     placement_channel = grpcutil.channel(cfg.endpoints.placement)
     router_channel = grpcutil.channel(cfg.endpoints.router)
-    scheduler = Scheduler(cfg.scheduler, store, GrpcPlacement(placement_channel))
-    servicer = SchedulerServicer(scheduler)
     feed = HostFeed(router_channel, store)
+    scheduler = Scheduler(
+        cfg.scheduler, store, GrpcPlacement(placement_channel), view_ready=feed.synced
+    )
+    servicer = SchedulerServicer(scheduler)
     api_engine = db.create_async_engine(cfg.expand(cfg.database.api_url))
     aggregates = AggregateSource(
         db.sessionmaker(api_engine), store, cfg.scheduler.aggregate_refresh_interval

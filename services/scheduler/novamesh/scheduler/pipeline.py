@@ -7,6 +7,8 @@ the claim in placement is what makes several scheduler replicas safe.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -77,8 +79,15 @@ class Scheduler:
         hosts: HostStateStore,
         placement: Placement,
         rng: random.Random | None = None,
+        view_ready: asyncio.Event | None = None,
+        view_wait: float = 10.0,
     ) -> None:
         self.cfg = cfg
+        # Set once the host feed has delivered its first states; until then a request whose
+        # candidates the view does not know waits for it (at most view_wait seconds) rather than
+        # failing just because the scheduler started before the router.
+        self.view_ready = view_ready
+        self.view_wait = view_wait
         self.hosts = hosts
         self.placement = placement
         self.filters: list[Filter] = registry.build_filters(cfg.enabled_filters, cfg)
@@ -105,6 +114,11 @@ class Scheduler:
         by_root: dict[str, Candidate] = {}
         for cand in candidates:
             by_root.setdefault(cand.root_uuid, cand)
+        ready = self.view_ready
+        if ready is not None and not ready.is_set() and any(r not in self.hosts for r in by_root):
+            LOG.info("waiting for the host-state feed before scheduling")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), self.view_wait)
         hosts: list[HostState] = []
         for root in by_root:
             state = self.hosts.get(root)
