@@ -113,3 +113,24 @@ def test_boot_through_the_edge(mesh: dict[str, str]) -> None:
         status = get(f"{compute}/v2.1/servers/{server}")["server"]["status"]
         time.sleep(0.2)
     assert status == "ACTIVE"
+
+
+def test_changed_edge_config_restarts_only_envoy(mesh: dict[str, str]) -> None:
+    layout = Layout(Path(mesh["NOVAMESH__STATE_DIR"]))
+    before = {n: layout.running(n) for n in layout.names()}
+    again = launcher(mesh, "run", "--cors-origin", "http://dashboard.example")
+    assert again.returncode == 0, again.stdout
+    assert "restarting" in again.stdout
+    after = {n: layout.running(n) for n in layout.names()}
+    assert after["envoy"] != before["envoy"]
+    assert {n: r for n, r in after.items() if n != "envoy"} == {
+        n: r for n, r in before.items() if n != "envoy"
+    }
+    compute = mesh["NOVAMESH__ENDPOINTS__COMPUTE_PUBLIC_URL"]
+    req = urllib.request.Request(
+        f"{compute}/v2.1/servers",
+        method="OPTIONS",
+        headers={"Origin": "http://dashboard.example", "Access-Control-Request-Method": "GET"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.headers["access-control-allow-origin"] == "http://dashboard.example"

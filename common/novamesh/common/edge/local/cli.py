@@ -13,6 +13,7 @@ starts only what is not running. `stop` stops exactly the processes it recorded.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -58,7 +59,8 @@ class Launcher:
     # -- run ---------------------------------------------------------------------------------
 
     def run(self, admin_port: int, cors: Sequence[str], do_seed: bool, concurrency: int) -> int:
-        if all(self.layout.running(name) for name in START_ORDER):
+        everything = all(self.layout.running(name) for name in START_ORDER)
+        if everything and not self.envoy_stale(admin_port, cors):
             say("novamesh is already running (`make status` for details, `make stop` to stop).")
             self.summary()
             return 0
@@ -130,13 +132,22 @@ class Launcher:
         for line in tail.splitlines():
             say(f"      | {line}")
 
-    def envoy_config(self, admin_port: int, cors: Sequence[str]) -> list[envoy.Listener]:
-        descriptors = desc.Descriptors.load(desc.default_descriptor_path())
+    def envoy_text(self, admin_port: int, cors: Sequence[str]) -> tuple[str, list[envoy.Listener]]:
+        """The bootstrap Envoy should run now, headed by the descriptor set's digest (Envoy
+        reads the descriptor only at startup, so a new one means a restart too)."""
+        pb = desc.default_descriptor_path()
+        descriptors = desc.Descriptors.load(pb)
         faces = envoy.default_listeners(self.cfg, descriptors, cors_origins=cors)
-        bootstrap = envoy.render(envoy.EdgeConfig(faces, admin_port), descriptors)
-        self.envoy_yaml.write_text(envoy.dump(bootstrap))
-        process.validate(self.envoy_yaml)
-        return faces
+        bootstrap = envoy.render(envoy.EdgeConfig(faces, admin_port, pb), descriptors)
+        digest = hashlib.sha256(pb.read_bytes()).hexdigest()[:16]
+        return f"# descriptor set sha256:{digest}\n" + envoy.dump(bootstrap), faces
+
+    def envoy_stale(self, admin_port: int, cors: Sequence[str]) -> bool:
+        try:
+            text, _ = self.envoy_text(admin_port, cors)
+            return text != self.envoy_yaml.read_text()
+        except (OSError, ValueError):
+            return False
 
     @property
     def envoy_yaml(self) -> Path:
@@ -144,11 +155,18 @@ class Launcher:
 
     def start_envoy(self, admin_port: int, cors: Sequence[str], concurrency: int) -> None:
         running = self.layout.running(ENVOY)
-        if running:
+        if running and not self.envoy_stale(admin_port, cors):
             say(f"  {ENVOY:<10} already running (pid {running.pid})")
             return
+        if running:
+            say(f"  {ENVOY:<10} configuration or protos changed: restarting")
+            self.layout.stop(ENVOY)
         try:
-            faces = self.envoy_config(admin_port, cors)
+            text, faces = self.envoy_text(admin_port, cors)
+            candidate = self.envoy_yaml.with_suffix(".new.yaml")
+            candidate.write_text(text)
+            process.validate(candidate)
+            candidate.replace(self.envoy_yaml)
         except (OSError, ValueError, process.EnvoyError) as err:
             self.fail(ENVOY, f"no valid configuration: {err}")
             return
