@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,7 @@ class Launcher:
         if config_file:
             self.env["NOVAMESH_CONFIG"] = str(Path(config_file).resolve())
         self.failed: list[str] = []
+        self.image_id: str | None = None
 
     # -- run ---------------------------------------------------------------------------------
 
@@ -231,7 +233,7 @@ class Launcher:
             say("  image: no image API in this build yet; not seeded")
             return
         try:
-            seed.seed_image(image_url, lambda s: say(f"  {s}"))
+            self.image_id = seed.seed_image(image_url, lambda s: say(f"  {s}"))
         except seed.SeedError as err:
             say(f"  image: not seeded: {err}")
             self.failed.append("seed")
@@ -243,6 +245,15 @@ class Launcher:
             path, ep.compute_public_url, self.image_url(), ep.placement_public_url
         )
         return path
+
+    def find_image(self) -> str | None:
+        image_url = self.image_url()
+        if image_url is None:
+            return None
+        try:
+            return seed.find_image(image_url)
+        except seed.SeedError:
+            return None
 
     def summary(self) -> None:
         ep = self.cfg.endpoints
@@ -263,7 +274,8 @@ class Launcher:
         say()
         say(f"  curl -s -X POST {ep.compute_public_url}/v2.1/servers \\")
         say("       -H 'Content-Type: application/json' -H 'X-Auth-Token: admin:admin' \\")
-        body = '{"server": {"name": "vm1", "imageRef": "<image id>", "flavorRef": "1"}}'
+        image = self.image_id or self.find_image() or "<image id>"
+        body = json.dumps({"server": {"name": "vm1", "imageRef": image, "flavorRef": "1"}})
         say(f"       -d '{body}'")
         say(f"  curl -s {ep.compute_public_url}/v2.1/servers/<id> -H 'X-Auth-Token: admin:admin'")
         say()

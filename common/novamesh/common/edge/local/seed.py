@@ -94,14 +94,23 @@ def seed_flavors(compute_url: str, say: Callable[[str], None]) -> None:
     say(f"flavors: created {', '.join(created)}" if created else "flavors: already there")
 
 
-def seed_image(image_url: str, say: Callable[[str], None]) -> str:
-    """One public qcow2 image, uploaded; returns its id (the existing one when already there)."""
+def find_image(image_url: str) -> str | None:
+    """The id of the seeded image when it is there and active."""
     base = image_url.rstrip("/") + "/v2/images"
     listing = _expect(call("GET", f"{base}?name={IMAGE_NAME}"), (200,), "list images").json()
     for image in listing.get("images", []):
         if image.get("status") == "active":
-            say(f"image: {IMAGE_NAME} already there ({image['id']})")
             return str(image["id"])
+    return None
+
+
+def seed_image(image_url: str, say: Callable[[str], None]) -> str:
+    """One public qcow2 image, uploaded; returns its id (the existing one when already there)."""
+    existing = find_image(image_url)
+    if existing is not None:
+        say(f"image: {IMAGE_NAME} already there ({existing})")
+        return existing
+    base = image_url.rstrip("/") + "/v2/images"
     meta = {
         "name": IMAGE_NAME,
         "disk_format": "qcow2",
