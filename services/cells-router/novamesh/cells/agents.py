@@ -2,8 +2,8 @@
 
 An agent opens one stream for all its hosts. Commands go out with a fresh command id (the
 agent's idempotency key) and the caller waits for the matching CommandResult. An agent that
-reconnects replaces its old stream; commands pending on a stream that ends fail at once, so a
-caller never waits on a host that can no longer answer.
+reconnects replaces its old stream and gets the commands it had not answered again; commands
+pending on a stream that ends fail only if the agent does not come back within a grace period.
 """
 
 from __future__ import annotations
@@ -41,41 +41,76 @@ class AgentSession:
             self.outbox.put_nowait(None)
 
 
+@dataclass
+class _Pending:
+    command: agent_pb2.AgentCommand
+    future: asyncio.Future[Outcome]
+    # None while the host has no stream (between a disconnect and the agent's return).
+    session: AgentSession | None
+
+
 class AgentHub:
-    def __init__(self, heartbeat_interval: float) -> None:
+    def __init__(self, heartbeat_interval: float, reconnect_grace: float = 30.0) -> None:
         self._interval = heartbeat_interval
+        self._grace = reconnect_grace
         self._by_host: dict[str, AgentSession] = {}
-        self._pending: dict[str, tuple[AgentSession, asyncio.Future[Outcome]]] = {}
+        self._pending: dict[str, _Pending] = {}
         self._seen: dict[str, float] = {}
-        self._instance_of: dict[str, str] = {}
+        self._timers: set[asyncio.TimerHandle] = set()
 
     def attach(self, session: AgentSession) -> None:
-        """Route the session's hosts to it; a previous stream for any of them is closed."""
+        """Route the session's hosts to it and re-send what they have not answered yet.
+
+        The agent runs a command id at most once, so a command that was already running when
+        the old stream broke is not run twice; its result now arrives on the new stream.
+        """
         for host in session.hosts:
             old = self._by_host.get(host)
             if old is not None and old is not session:
-                self._drop(old, "the agent reconnected")
+                self._unroute(old)
+                old.close()
             self._by_host[host] = session
+        for pending in self._pending.values():
+            if pending.command.host in session.hosts and not pending.future.done():
+                pending.session = session
+                session.outbox.put_nowait(pending.command)
         self.beat(session)
 
     def detach(self, session: AgentSession) -> list[str]:
-        """Forget a stream that ended; returns the hosts that lost their agent."""
-        lost = [h for h in session.hosts if self._by_host.get(h) is session]
-        self._drop(session, "the agent's channel closed")
+        """Forget a stream that ended; returns the hosts that lost their agent.
+
+        Its unanswered commands wait `reconnect_grace` seconds for the agent to come back.
+        """
+        lost = self._unroute(session)
+        session.close()
+        orphans = [p for p in self._pending.values() if p.session is session]
+        for pending in orphans:
+            pending.session = None
+        if orphans:
+            loop = asyncio.get_running_loop()
+            handle = loop.call_later(self._grace, self._expire, orphans)
+            self._timers.add(handle)
         return lost
 
-    def _drop(self, session: AgentSession, why: str) -> None:
+    def _unroute(self, session: AgentSession) -> list[str]:
+        lost = []
         for host in session.hosts:
             if self._by_host.get(host) is session:
                 del self._by_host[host]
                 self._seen.pop(host, None)
-        for command_id, (owner, future) in list(self._pending.items()):
-            if owner is session and not future.done():
-                future.set_result(
-                    Outcome(False, f"Lost contact with the compute agent ({why}).", False)
+                lost.append(host)
+        return lost
+
+    def _expire(self, orphans: list[_Pending]) -> None:
+        for pending in orphans:
+            if pending.session is None and not pending.future.done():
+                pending.future.set_result(
+                    Outcome(
+                        False,
+                        f"Lost contact with the compute agent of host {pending.command.host}.",
+                        False,
+                    )
                 )
-                self._pending.pop(command_id, None)
-        session.close()
 
     def beat(self, session: AgentSession) -> None:
         now = time.monotonic()
@@ -105,8 +140,7 @@ class AgentHub:
             return future
         command.command_id = command.command_id or str(uuidlib.uuid4())
         telemetry.inject(command.trace_context)
-        self._pending[command.command_id] = (session, future)
-        self._instance_of[command.command_id] = _instance_uuid(command)
+        self._pending[command.command_id] = _Pending(command, future, session)
         session.outbox.put_nowait(command)
         return future
 
@@ -132,27 +166,31 @@ class AgentHub:
             )
         finally:
             self._pending.pop(command.command_id, None)
-            self._instance_of.pop(command.command_id, None)
 
     def abandon(self, instance_uuid: str, why: str) -> None:
         """Stop waiting for the commands of an instance that is gone (its delete finished)."""
-        for command_id, (_, future) in list(self._pending.items()):
-            if self._instance_of.get(command_id) == instance_uuid and not future.done():
-                future.set_result(Outcome(False, why, False))
+        for pending in list(self._pending.values()):
+            if _instance_uuid(pending.command) == instance_uuid and not pending.future.done():
+                pending.future.set_result(Outcome(False, why, False))
 
     def resolve(self, result: agent_pb2.CommandResult) -> bool:
-        entry = self._pending.pop(result.command_id, None)
-        if entry is None:
+        pending = self._pending.pop(result.command_id, None)
+        if pending is None:
             LOG.info("result for an unknown command", extra={"fields": {"id": result.command_id}})
             return False
-        _, future = entry
-        if not future.done():
-            future.set_result(Outcome(result.ok, result.error, result.retryable))
+        if not pending.future.done():
+            pending.future.set_result(Outcome(result.ok, result.error, result.retryable))
         return True
 
     def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
         for session in {*self._by_host.values()}:
-            self._drop(session, "the router is stopping")
+            self._unroute(session)
+            session.close()
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_result(Outcome(False, "The router is stopping.", False))
 
 
 def _instance_uuid(command: agent_pb2.AgentCommand) -> str:

@@ -85,8 +85,7 @@ class RouterApp:
             self._tasks.append(asyncio.create_task(self.host_states.watch_liveness(local)))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        self.host_states.stopping.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.core.stop()
         await self.core.registry.close()

@@ -119,15 +119,23 @@ class Core:
         work: Any,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Any:
-        """Run `work(session)` in one transaction of the cell's database."""
+        """Run `work(session)` in one transaction of the cell's database.
+
+        The transaction runs in a task of its own, shielded: a caller that is cancelled (a
+        client hung up, a time limit passed) never leaves a connection half-used.
+        """
 
         async def run() -> Any:
             async with transaction(cell.sessions) as session:
                 return await work(session)
 
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(_settle)
+        task.add_done_callback(self._tasks.discard)
         if timeout is None:
-            return await run()
-        return await asyncio.wait_for(run(), timeout)
+            return await asyncio.shield(task)
+        return await asyncio.wait_for(asyncio.shield(task), timeout)
 
     async def load(self, cell: Cell, instance_uuid: str) -> router_pb2.Instance | None:
         async def work(session: AsyncSession) -> router_pb2.Instance | None:
@@ -169,3 +177,9 @@ class Core:
         except Exception as exc:
             LOG.warning("%s failed: %s", what, exc)
             return False
+
+
+def _settle(task: asyncio.Task[Any]) -> None:
+    """Mark a shielded task's failure as seen (its caller may have stopped waiting)."""
+    if not task.cancelled():
+        task.exception()

@@ -29,6 +29,8 @@ class HostStates:
     def __init__(self, core: Core) -> None:
         self._core = core
         self._last_up: dict[str, bool] = {}
+        # Set to end watch_liveness between checks (never in the middle of a query).
+        self.stopping = asyncio.Event()
 
     def _up(self, host: str, svc: models.Service | None) -> bool:
         if svc is not None and svc.forced_down:
@@ -86,10 +88,14 @@ class HostStates:
             LOG.exception("cannot publish the state of host %s", host)
 
     async def watch_liveness(self, cell: Cell) -> None:
-        """Publish a host's state when it goes up or down (run forever)."""
+        """Publish a host's state when it goes up or down (until `stopping` is set)."""
         interval = max(self._core.heartbeat_interval / 2, 0.05)
         while True:
-            await asyncio.sleep(interval)
+            try:
+                await asyncio.wait_for(self.stopping.wait(), interval)
+                return
+            except TimeoutError:
+                pass
             try:
                 await self._check(cell)
             except Exception:

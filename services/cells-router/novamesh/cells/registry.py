@@ -7,7 +7,6 @@ shows up without a restart. Engines are pooled per cell and kept across refreshe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -54,6 +53,7 @@ class CellRegistry:
         self._local_hint = local
         self._local_transport = ""
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def serve(self, transport_url: str) -> None:
         self._local_transport = transport_url
@@ -92,7 +92,11 @@ class CellRegistry:
     def start(self, interval: float) -> None:
         async def loop() -> None:
             while True:
-                await asyncio.sleep(interval)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), interval)
+                    return
+                except TimeoutError:
+                    pass
                 try:
                     await self.refresh()
                 except Exception:
@@ -102,9 +106,8 @@ class CellRegistry:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await self._task
         for cell in self._cells.values():
             await cell.engine.dispose()
         self._cells.clear()
