@@ -78,6 +78,9 @@ class Agent:
 
     async def stop(self) -> None:
         await self.channel.stop()
+        # The channel closes itself once its last messages are out; cut it off only if the
+        # router does not answer the close.
+        await asyncio.wait(self._tasks[:1], timeout=2.0)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -45,6 +45,11 @@ class Outbox:
         # Host resources coalesce: only the newest report of a host is worth sending.
         self._resources: OrderedDict[str, agent_pb2.AgentMessage] = OrderedDict()
         self._ready = asyncio.Event()
+        # Set while nothing but heartbeats waits (what a stopping agent waits for).
+        self.drained = asyncio.Event()
+        self.drained.set()
+        # Queued messages other than heartbeats.
+        self._work = 0
         self._limit = limit
 
     def put(self, msg: agent_pb2.AgentMessage) -> None:
@@ -53,13 +58,18 @@ class Outbox:
             self._resources.move_to_end(msg.resources.host)
         else:
             if len(self._messages) >= self._limit:
-                self._messages.popleft()
+                self._work -= self._is_work(self._messages.popleft())
                 LOG.warning("router unreachable too long: dropped the oldest queued update")
             self._messages.append(msg)
+            self._work += self._is_work(msg)
+        if self._is_work(msg):
+            self.drained.clear()
         self._ready.set()
 
     def drop_resources(self) -> None:
         self._resources.clear()
+        if not self._pending_work():
+            self.drained.set()
 
     async def peek(self) -> agent_pb2.AgentMessage:
         while not (self._resources or self._messages):
@@ -74,10 +84,19 @@ class Outbox:
             if self._resources.get(msg.resources.host) is msg:
                 del self._resources[msg.resources.host]
         elif self._messages and self._messages[0] is msg:
-            self._messages.popleft()
+            self._work -= self._is_work(self._messages.popleft())
+        if not self._pending_work():
+            self.drained.set()
 
     def __len__(self) -> int:
         return len(self._messages) + len(self._resources)
+
+    def _pending_work(self) -> bool:
+        return bool(self._resources) or self._work > 0
+
+    @staticmethod
+    def _is_work(msg: agent_pb2.AgentMessage) -> bool:
+        return msg.WhichOneof("body") != "heartbeat"
 
 
 class RouterChannel:
@@ -106,6 +125,8 @@ class RouterChannel:
         self.cell_uuid = ""
         self.cell_name = ""
         self.sessions = 0
+        # True while a stream is open and its writer runs.
+        self._streaming = False
 
     # ---- Sink -----------------------------------------------------------------------------
 
@@ -157,14 +178,18 @@ class RouterChannel:
         finally:
             await self._channel.close(None)
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop reconnecting; give running commands `grace` seconds, then cancel them."""
-        self._stopping.set()
+    async def stop(self, grace: float = 5.0, flush: float = 1.0) -> None:
+        """Give running commands `grace` seconds (then cancel them), let the writer send what
+        they reported for up to `flush` seconds, then close the channel for good."""
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._streaming:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.drained.wait(), flush)
+        self._stopping.set()
 
     async def _session(self, manager: ComputeManager) -> None:
         assert self._channel is not None
@@ -179,14 +204,16 @@ class RouterChannel:
             self.sessions += 1
             writer = asyncio.create_task(self._write_loop(call))
             helpers = [writer, asyncio.create_task(self._heartbeat_loop())]
+            self._streaming = True
             while True:
                 read = asyncio.ensure_future(call.read())
                 await asyncio.wait({read, stopped, writer}, return_when=asyncio.FIRST_COMPLETED)
                 if not read.done():
-                    read.cancel()
                     if writer.done() and not writer.cancelled():
+                        read.cancel()
                         # A stream we cannot write to is no channel: start a new one.
                         raise writer.exception() or RuntimeError("writer stopped")
+                    await self._close_gently(call, read, helpers)
                     return
                 cmd = read.result()
                 if cmd is grpc.aio.EOF:  # type: ignore[attr-defined]
@@ -194,11 +221,29 @@ class RouterChannel:
                 assert isinstance(cmd, agent_pb2.AgentCommand)
                 self._on_command(manager, cmd)
         finally:
+            self._streaming = False
             stopped.cancel()
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             call.cancel()
+
+    async def _close_gently(
+        self,
+        call: grpc.aio.StreamStreamCall,  # type: ignore[type-arg]
+        read: asyncio.Future[object],
+        helpers: list[asyncio.Task[None]],
+    ) -> None:
+        """Half-close, so the router reads everything already written, and wait for its end."""
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        with contextlib.suppress(TimeoutError, grpc.aio.AioRpcError):
+            async with asyncio.timeout(1.0):
+                await call.done_writing()
+                while await read is not grpc.aio.EOF:  # type: ignore[attr-defined]
+                    read = asyncio.ensure_future(call.read())
+        read.cancel()
 
     def _register_message(self, manager: ComputeManager) -> agent_pb2.AgentMessage:
         return agent_pb2.AgentMessage(

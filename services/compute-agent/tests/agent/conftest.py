@@ -48,6 +48,15 @@ class FakeRouter(router_pb2_grpc.CellsRouterServiceServicer):  # type: ignore[mi
     async def _read(
         self, messages: AsyncIterator[agent_pb2.AgentMessage], session: Session
     ) -> None:
+        try:
+            await self._consume(messages, session)
+        finally:
+            # Like the real router: the agent's half-close ends the channel.
+            session.outgoing.put_nowait(None)
+
+    async def _consume(
+        self, messages: AsyncIterator[agent_pb2.AgentMessage], session: Session
+    ) -> None:
         async for msg in messages:
             await self.received.put(msg)
             if msg.WhichOneof("body") == "register":

@@ -236,3 +236,18 @@ async def test_many_builds_are_in_flight_at_once(tmp_path: Path, router: Served)
         assert {r.command_id for r in results} == {f"c{n}" for n in range(40)}
     finally:
         await a.stop()
+
+
+async def test_stopping_lets_a_running_build_finish_and_report(
+    tmp_path: Path, router: Served
+) -> None:
+    fake: FakeRouter = router.servicer
+    a = Agent(config(tmp_path, router.target, spawn_seconds=0.3))
+    await a.start()
+    try:
+        await fake.next("register")
+        fake.send(build_cmd("c1", "inst-1"))
+        await fake.next("instance_update")
+    finally:
+        await a.stop()
+    assert (await fake.next("result", wait=1)).result.ok
