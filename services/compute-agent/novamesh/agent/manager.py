@@ -174,7 +174,7 @@ class ComputeManager:
         try:
             for task in (TaskState.NETWORKING, TaskState.BLOCK_DEVICE_MAPPING, TaskState.SPAWNING):
                 self._check_cancelled(uuid)
-                self._emit(uuid, host, VmState.BUILDING, task, PowerState.NOSTATE)
+                self._in_task(uuid, host, VmState.BUILDING, task, PowerState.NOSTATE)
             with _TRACER.start_as_current_span("driver.spawn"):
                 interfaces = await self.driver.spawn(host, inst)
             self._check_cancelled(uuid)
@@ -186,6 +186,11 @@ class ComputeManager:
             return await self._undo_build(host, uuid, exc)
         except DriverError as exc:
             return await self._undo_build(host, uuid, exc)
+        except Exception as exc:
+            # As in Nova, a failure nobody foresaw is worth trying on another host.
+            LOG.exception("spawn of %s on %s failed", uuid, host)
+            error = DriverError(f"Build of instance {uuid} failed: {exc}", retryable=True)
+            return await self._undo_build(host, uuid, error)
         self._sink.instance_update(
             StateUpdate(
                 uuid=uuid,
@@ -247,17 +252,11 @@ class ComputeManager:
             try:
                 await self.driver.destroy(host, uuid)
             except DriverError as exc:
-                self._emit(
-                    uuid, host, VmState.ERROR, TaskState.NONE, PowerState.NOSTATE,
-                    Event.TERMINATE, states.ERROR, str(exc),
-                )  # fmt: skip
+                self._settled(uuid, host, VmState.ERROR, PowerState.NOSTATE, Event.TERMINATE, exc)
                 return exc
         if self.tracker.release(uuid) is not None:
             self._sink.host_resources(self.tracker.report(host))
-        self._emit(
-            uuid, host, VmState.DELETED, TaskState.NONE, PowerState.NOSTATE,
-            Event.TERMINATE, states.SUCCESS,
-        )  # fmt: skip
+        self._settled(uuid, host, VmState.DELETED, PowerState.NOSTATE, Event.TERMINATE)
         return None
 
     # ---- power actions --------------------------------------------------------------------
@@ -268,15 +267,10 @@ class ComputeManager:
             try:
                 before = await self.driver.get_info(host, uuid)
             except DriverError as exc:
-                self._emit(
-                    uuid, host, VmState.ERROR, TaskState.NONE, PowerState.NOSTATE,
-                    step.event, states.ERROR, str(exc),
-                )  # fmt: skip
+                self._settled(uuid, host, VmState.ERROR, PowerState.NOSTATE, step.event, exc)
                 return exc
-            self._emit(
-                uuid, host, states.vm_state_for(before.power_state), step.task_state,
-                before.power_state,
-            )  # fmt: skip
+            vm_state = states.vm_state_for(before.power_state)
+            self._in_task(uuid, host, vm_state, step.task_state, before.power_state)
             try:
                 if step.capability and not supports(self.driver, step.capability):
                     raise NotSupported(
@@ -287,15 +281,9 @@ class ComputeManager:
                 after = await self.driver.get_info(host, uuid)
             except DriverError as exc:
                 now = await self._power_state_or_nostate(host, uuid)
-                self._emit(
-                    uuid, host, states.vm_state_for(now), TaskState.NONE, now,
-                    step.event, states.ERROR, str(exc),
-                )  # fmt: skip
+                self._settled(uuid, host, states.vm_state_for(now), now, step.event, exc)
                 return exc
-            self._emit(
-                uuid, host, step.vm_state, TaskState.NONE, after.power_state,
-                step.event, states.SUCCESS,
-            )  # fmt: skip
+            self._settled(uuid, host, step.vm_state, after.power_state, step.event)
             return None
 
     async def _call_power(self, host: str, uuid: str, kind: PowerKind, method: str) -> None:
@@ -313,27 +301,31 @@ class ComputeManager:
 
     # ---- helpers --------------------------------------------------------------------------
 
-    def _emit(
+    def _in_task(
+        self, uuid: str, host: str, vm_state: str, task_state: str, power: PowerState
+    ) -> None:
+        self._sink.instance_update(StateUpdate(uuid, host, vm_state, task_state, power))
+
+    def _settled(
         self,
         uuid: str,
         host: str,
         vm_state: str,
-        task_state: str,
-        power_state: PowerState,
-        event: str = "",
-        event_result: str = "",
-        fault: str = "",
+        power: PowerState,
+        event: str,
+        error: DriverError | None = None,
     ) -> None:
+        """The end of a task: no task state, and the instance-action event's result."""
         self._sink.instance_update(
             StateUpdate(
                 uuid=uuid,
                 host=host,
                 vm_state=vm_state,
-                task_state=task_state,
-                power_state=power_state,
+                task_state=TaskState.NONE,
+                power_state=power,
                 event=event,
-                event_result=event_result,
-                fault_message=fault,
+                event_result=states.ERROR if error else states.SUCCESS,
+                fault_message=str(error) if error else "",
             )
         )
 

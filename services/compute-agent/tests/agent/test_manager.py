@@ -176,3 +176,17 @@ async def test_restart_recovers_usage_from_the_driver() -> None:
     )
     await reborn.start()
     assert reborn.host_reports()[0].vcpus_used == 2
+
+
+async def test_an_unforeseen_spawn_failure_is_rescheduled_and_cleaned_up() -> None:
+    manager, sink = make()
+
+    async def broken_spawn(host: str, instance: InstanceSpec) -> list[object]:
+        raise RuntimeError("disk on fire")
+
+    manager.driver.spawn = broken_spawn  # type: ignore[method-assign,assignment]
+    await manager.handle("c1", "h-1", Build(inst("u1")))
+    assert sink.states("u1")[-1] == ("building", "scheduling", 0)
+    assert "disk on fire" in sink.updates[-1].fault_message
+    assert sink.results[-1].retryable
+    assert manager.host_reports()[0].vcpus_used == 0
