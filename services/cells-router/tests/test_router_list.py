@@ -163,3 +163,31 @@ async def test_a_cell_that_does_not_answer_is_named_not_fatal(mesh: Mesh) -> Non
     assert time.monotonic() - started < 3
     assert list(page.unreachable_cells) == ["cell9"]
     assert len(page.instances) == 4
+
+
+async def test_down_cell_minimal_records_come_first(mesh: Mesh) -> None:
+    seeded = _seed(mesh, 6)
+    # cell2 goes dark: its mapping now names a database that does not answer
+    api = create_sync_engine(mesh.cfg.expand(mesh.cfg.database.api_url))
+    with Session(api) as s, s.begin():
+        cell2 = s.scalars(select(CellMapping).where(CellMapping.name == "cell2")).one()
+        cell2.database_connection = (
+            f"postgresql://nova:x@127.0.0.1:{free_port()}/cell2?connect_timeout=1"
+        )
+    api.dispose()
+    await mesh.app.core.registry.refresh()
+
+    plain = await mesh.router.ListInstances(router_pb2.ListInstancesRequest())
+    assert list(plain.unreachable_cells) == ["cell2"]
+    assert all(not i.unreachable for i in plain.instances) and len(plain.instances) == 3
+
+    page = await mesh.router.ListInstances(router_pb2.ListInstancesRequest(cell_down_support=True))
+    minimal = [i for i in page.instances if i.unreachable]
+    assert [i.uuid for i in page.instances[: len(minimal)]] == [i.uuid for i in minimal]
+    assert {i.uuid for i in minimal} == {u for _, u, _, _ in seeded} - {
+        i.uuid for i in plain.instances
+    }
+    assert all(i.cell_name == "cell2" and i.project_id for i in minimal)
+
+    got = await mesh.router.GetInstance(router_pb2.GetInstanceRequest(uuid=minimal[0].uuid))
+    assert got.unreachable and got.cell_name == "cell2"

@@ -170,12 +170,17 @@ class ListInstancesRequest(_message.Message):
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     VM_STATES_FIELD_NUMBER: _builtins.int
     TASK_STATES_FIELD_NUMBER: _builtins.int
+    CELL_DOWN_SUPPORT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """A regular expression on the name."""
     limit: _builtins.int
     marker: _builtins.str
     """The uuid of the last instance of the previous page."""
     include_deleted: _builtins.bool
+    cell_down_support: _builtins.bool
+    """Nova 2.69: put a minimal record (uuid, project_id, created_at, unreachable = true) of each
+    mapped instance of an unreachable cell before the results, as Nova does; else leave them out.
+    """
     @_builtins.property
     def filters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Exact-match filters on instance columns (project_id, user_id, host, vm_state, uuid ...)."""
@@ -183,7 +188,11 @@ class ListInstancesRequest(_message.Message):
     @_builtins.property
     def sort(self) -> _containers.RepeatedCompositeFieldContainer[Global___SortKey]: ...
     @_builtins.property
-    def changes_since(self) -> _timestamp_pb2.Timestamp: ...
+    def changes_since(self) -> _timestamp_pb2.Timestamp:
+        """On updated_at. Deleted instances are included only with include_deleted (Nova's API layer
+        asks for them when changes-since/changes-before is given without an explicit deleted filter).
+        """
+
     @_builtins.property
     def changes_before(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -203,10 +212,11 @@ class ListInstancesRequest(_message.Message):
         include_deleted: _builtins.bool = ...,
         vm_states: _abc.Iterable[_builtins.str] | None = ...,
         task_states: _abc.Iterable[_builtins.str] | None = ...,
+        cell_down_support: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["changes_before", b"changes_before", "changes_since", b"changes_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes_before", b"changes_before", "changes_since", b"changes_since", "filters", b"filters", "include_deleted", b"include_deleted", "limit", b"limit", "marker", b"marker", "name", b"name", "sort", b"sort", "task_states", b"task_states", "vm_states", b"vm_states"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cell_down_support", b"cell_down_support", "changes_before", b"changes_before", "changes_since", b"changes_since", "filters", b"filters", "include_deleted", b"include_deleted", "limit", b"limit", "marker", b"marker", "name", b"name", "sort", b"sort", "task_states", b"task_states", "vm_states", b"vm_states"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -222,7 +232,9 @@ class ListInstancesResponse(_message.Message):
     def instances(self) -> _containers.RepeatedCompositeFieldContainer[Global___Instance]: ...
     @_builtins.property
     def unreachable_cells(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Cells that failed or timed out (their instances are missing from the list)."""
+        """Names of the cells that failed or timed out (their instances are missing from the list,
+        or present only as minimal records with cell_down_support).
+        """
 
     def __init__(
         self,

@@ -141,7 +141,38 @@ class Reader:
         merged.sort(key=lambda item: item[0])
         if q.limit > 0:
             merged = merged[: q.limit]
-        return [inst for _, inst in merged], unreachable
+        found = [inst for _, inst in merged]
+        down = [c for c in cells if c.label in unreachable]
+        if q.cell_down_support and down:
+            # As Nova: the minimal records come first and count against the limit.
+            room = q.limit - len(found) if q.limit > 0 else 0
+            if q.limit <= 0 or room > 0:
+                found = await self._minimal(down, q.filters.get("project_id", ""), room) + found
+        return found, unreachable
+
+    async def _minimal(
+        self, cells: list[Cell], project_id: str, limit: int
+    ) -> list[router_pb2.Instance]:
+        mappings = await self._core.api.mappings_in_cells([c.id for c in cells], project_id)
+        by_id = {c.id: c for c in cells}
+        mappings.sort(key=lambda m: (m.created_at, m.instance_uuid), reverse=True)
+        if limit > 0:
+            mappings = mappings[:limit]
+        out = []
+        for m in mappings:
+            cell = by_id[m.cell_id] if m.cell_id is not None else None
+            out.append(
+                router_pb2.Instance(
+                    uuid=m.instance_uuid,
+                    project_id=m.project_id,
+                    user_id=m.user_id,
+                    created_at=convert.ts(m.created_at),
+                    cell_uuid=cell.uuid if cell else "",
+                    cell_name=cell.name if cell else "",
+                    unreachable=True,
+                )
+            )
+        return out
 
     async def _page(self, cell: Cell, q: ListQuery) -> list[tuple[Key, router_pb2.Instance]]:
         async def work(session: AsyncSession) -> list[tuple[Key, router_pb2.Instance]]:

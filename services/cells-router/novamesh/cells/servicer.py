@@ -114,6 +114,7 @@ class RouterServicer(router_pb2_grpc.CellsRouterServiceServicer):
                 include_deleted=request.include_deleted,
                 vm_states=list(request.vm_states),
                 task_states=list(request.task_states),
+                cell_down_support=request.cell_down_support,
             )
             instances, unreachable = await self._reader.list_page(q, request.marker)
             return router_pb2.ListInstancesResponse(

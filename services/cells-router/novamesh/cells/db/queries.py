@@ -109,6 +109,8 @@ class ListQuery:
     task_states: list[str] = field(default_factory=list)
     # The sort values of the marker instance: the page starts strictly after it.
     after: tuple[Any, ...] | None = None
+    # Minimal records for the instances of cells that do not answer (Nova 2.69).
+    cell_down_support: bool = False
 
 
 class BadQuery(ValueError):
