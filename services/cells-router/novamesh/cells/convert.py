@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells.db import models
+from novamesh.cells.db.loader import Record
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import router_pb2
 from novamesh.scheduler.v1 import request_spec_pb2
@@ -164,6 +165,67 @@ def instance(row: models.Instance, cell: Cell | None) -> router_pb2.Instance:
                 message=fault.message,
                 details=fault.details or "",
                 created_at=ts(fault.created_at),
+            )
+        )
+    return out
+
+
+def record_instance(rec: Record, cell: Cell | None) -> router_pb2.Instance:
+    """A record read by the loader (plain rows), as the router's Instance message."""
+    r = rec.row
+    out = router_pb2.Instance(
+        uuid=r["uuid"],
+        name=r["display_name"] or "",
+        hostname=r["hostname"] or "",
+        project_id=r["project_id"],
+        user_id=r["user_id"],
+        vm_state=r["vm_state"] or "",
+        task_state=r["task_state"] or "",
+        power_state=r["power_state"] or 0,
+        host=r["host"] or "",
+        node=r["node"] or "",
+        availability_zone=r["availability_zone"] or "",
+        image_ref=r["image_ref"] or "",
+        key_name=r["key_name"] or "",
+        key_data=r["key_data"] or "",
+        metadata=rec.metadata,
+        user_data=r["user_data"] or "",
+        description=r["display_description"] or "",
+        locked=bool(r["locked"]),
+        locked_reason=r["locked_reason"] or "",
+        tags=rec.tags,
+        config_drive=bool(r["config_drive"]),
+        access_ip_v4=r["access_ip_v4"] or "",
+        access_ip_v6=r["access_ip_v6"] or "",
+        progress=r["progress"] or 0,
+        cell_uuid=cell.uuid if cell else "",
+        cell_name=cell.name if cell else "",
+        reservation_id=r["reservation_id"] or "",
+        launch_index=r["launch_index"] or 0,
+        created_at=ts(r["created_at"]),
+        updated_at=ts(r["updated_at"]),
+        launched_at=ts(r["launched_at"]),
+        terminated_at=ts(r["terminated_at"]),
+        deleted_at=ts(r["deleted_at"]),
+        deleted=bool(r["deleted"]),
+        system_metadata=rec.system_metadata,
+    )
+    if rec.extra is not None:
+        out.flavor.CopyFrom(dict_message(request_spec_pb2.Flavor, rec.extra["flavor"]))
+        out.image.CopyFrom(dict_message(request_spec_pb2.ImageMeta, rec.extra["image"]))
+        out.requested_networks.extend(
+            dict_message(agent_pb2.RequestedNetwork, n)
+            for n in rec.extra["requested_networks"] or []
+        )
+    out.interfaces.extend(dict_message(agent_pb2.NetworkInterface, i) for i in rec.network_info)
+    if rec.fault is not None:
+        f = rec.fault
+        out.fault.CopyFrom(
+            router_pb2.Fault(
+                code=f["code"],
+                message=f["message"],
+                details=f["details"] or "",
+                created_at=ts(f["created_at"]),
             )
         )
     return out

@@ -20,7 +20,7 @@ from novamesh.cells import convert
 from novamesh.cells.apistore import PendingBuild
 from novamesh.cells.core import Core, NotFound, Unavailable
 from novamesh.cells.db import instances as inst_db
-from novamesh.cells.db import queries
+from novamesh.cells.db import loader, queries
 from novamesh.cells.db.queries import BadQuery, ListQuery, SortSpec
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import router_pb2
@@ -122,26 +122,49 @@ class Reader:
         if marker:
             q.after = await self._marker_values(marker, q.sort)
         cells = self._core.registry.all()
-        results = await asyncio.gather(
-            *(self._page(cell, q) for cell in cells),
-            self._pending_page(q),
-            return_exceptions=True,
+        results, pending_result = await asyncio.gather(
+            asyncio.gather(*(self._page(cell, q) for cell in cells), return_exceptions=True),
+            asyncio.gather(self._pending_page(q), return_exceptions=True),
         )
-        merged: list[tuple[Key, router_pb2.Instance]] = []
+        # First every source's sort keys, then whole records only for the page that won.
+        merged: list[tuple[Key, Cell | None, str]] = []
         unreachable = []
-        for cell, result in zip([*cells, None], results, strict=True):
+        for cell, result in zip(cells, results, strict=True):
             if isinstance(result, BaseException):
                 if isinstance(result, BadQuery):
                     raise result
-                name = cell.label if cell else "build requests"
-                LOG.warning("left out of a list: %s (%r)", name, result)
-                unreachable.append(name)
+                LOG.warning("left out of a list: %s (%r)", cell.label, result)
+                unreachable.append(cell.label)
                 continue
             merged.extend(result)
+        pending: dict[str, router_pb2.Instance] = {}
+        (builds,) = pending_result
+        if isinstance(builds, BaseException):
+            LOG.warning("build requests left out of a list: %r", builds)
+            unreachable.append("build requests")
+        else:
+            pending = {inst.uuid: inst for _, inst in builds}
+            merged.extend((key, None, inst.uuid) for key, inst in builds)
         merged.sort(key=lambda item: item[0])
         if q.limit > 0:
             merged = merged[: q.limit]
-        found = [inst for _, inst in merged]
+        wanted: dict[int, list[str]] = {}
+        for _, source, uuid in merged:
+            if source is not None:
+                wanted.setdefault(source.id, []).append(uuid)
+        by_id = {c.id: c for c in cells}
+        loaded = await asyncio.gather(
+            *(self._records(by_id[cid], uuids) for cid, uuids in wanted.items()),
+            return_exceptions=True,
+        )
+        records: dict[str, router_pb2.Instance] = dict(pending)
+        for cid, got in zip(wanted, loaded, strict=True):
+            if isinstance(got, BaseException):
+                LOG.warning("left out of a list: %s (%r)", by_id[cid].label, got)
+                unreachable.append(by_id[cid].label)
+                continue
+            records.update(got)
+        found = [records[uuid] for _, _, uuid in merged if uuid in records]
         down = [c for c in cells if c.label in unreachable]
         if q.cell_down_support and down:
             # As Nova: the minimal records come first and count against the limit.
@@ -174,15 +197,24 @@ class Reader:
             )
         return out
 
-    async def _page(self, cell: Cell, q: ListQuery) -> list[tuple[Key, router_pb2.Instance]]:
-        async def work(session: AsyncSession) -> list[tuple[Key, router_pb2.Instance]]:
-            rows = await queries.page(session, q)
+    async def _page(self, cell: Cell, q: ListQuery) -> list[tuple[Key, Cell | None, str]]:
+        async def work(session: AsyncSession) -> list[tuple[Key, Cell | None, str]]:
             return [
-                (Key(queries.sort_values(r, q.sort), q.sort), convert.instance(r, cell))
-                for r in rows
+                (Key(values, q.sort), cell, uuid)
+                for uuid, values in await queries.page_keys(session, q)
             ]
 
-        result: list[tuple[Key, router_pb2.Instance]] = await self._core.in_cell(
+        result: list[tuple[Key, Cell | None, str]] = await self._core.in_cell(
+            cell, work, self._core.list_timeout
+        )
+        return result
+
+    async def _records(self, cell: Cell, uuids: list[str]) -> dict[str, router_pb2.Instance]:
+        async def work(session: AsyncSession) -> dict[str, router_pb2.Instance]:
+            found = await loader.load(session, uuids)
+            return {u: convert.record_instance(r, cell) for u, r in found.items()}
+
+        result: dict[str, router_pb2.Instance] = await self._core.in_cell(
             cell, work, self._core.list_timeout
         )
         return result

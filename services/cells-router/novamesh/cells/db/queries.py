@@ -195,8 +195,8 @@ def after(sort: Sequence[SortSpec], values: Sequence[Any]) -> ColumnElement[bool
     return or_(*alternatives)
 
 
-def select_page(q: ListQuery) -> Select[Any]:
-    query = select(Inst).where(*where(q))
+def _ordered(query: Select[Any], q: ListQuery) -> Select[Any]:
+    query = query.where(*where(q))
     if q.after is not None:
         query = query.where(after(q.sort, q.after))
     for spec in q.sort:
@@ -206,11 +206,22 @@ def select_page(q: ListQuery) -> Select[Any]:
         )
     if q.limit > 0:
         query = query.limit(q.limit)
-    return query.options(*LOAD_ALL)
+    return query
+
+
+def select_page(q: ListQuery) -> Select[Any]:
+    return _ordered(select(Inst), q).options(*LOAD_ALL)
 
 
 async def page(session: AsyncSession, q: ListQuery) -> list[models.Instance]:
     return list((await session.scalars(select_page(q))).all())
+
+
+async def page_keys(session: AsyncSession, q: ListQuery) -> list[tuple[str, tuple[Any, ...]]]:
+    """(uuid, sort values) of a page: the cheap first half of a cross-cell list."""
+    columns = [SORT_COLUMNS[s.key] for s in q.sort]
+    rows = await session.execute(_ordered(select(Inst.uuid, *columns), q))
+    return [(row[0], tuple(row[1:])) for row in rows]
 
 
 def sort_values(row: models.Instance, sort: Sequence[SortSpec]) -> tuple[Any, ...]:
