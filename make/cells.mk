@@ -1,0 +1,7 @@
+# The cells router's benchmark: three cells x 10,000 instances, a 1000-server page and a full
+# walk with markers, figures in .novamesh/bench/list.json.
+.PHONY: bench-list
+BENCH_LIST_PER_CELL ?= 10000
+
+bench-list: $(STAMP)
+	$(PY) services/cells-router/bench/list_bench.py --per-cell $(BENCH_LIST_PER_CELL) --out .novamesh/bench/list.json
