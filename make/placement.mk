@@ -3,7 +3,7 @@
 
 gabbi: $(STAMP)
 	$(PY) -m pip install -q gabbi
-	$(PY) tests/placement/gabbi_runner.py
+	$(PY) -m tests.placement.gabbi_runner
 
 test-placement: $(STAMP)
 	$(VENV)/bin/pytest -q services/placement/tests

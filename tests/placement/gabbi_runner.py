@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,18 +24,14 @@ from pathlib import Path
 import grpc
 from novamesh.common.edge import envoy, process
 
+from tests.support.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 GABBITS = Path(
     os.environ.get("PLACEMENT_GABBITS", REPO.parent / "shared/reference/placement/gabbits")
 )
 SUPPORTED_FIXTURES = {"APIFixture", "AllocationFixture"}
 PLACEMENT_SERVICES = ["novamesh.placement.v1.PlacementRestService"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fixture_env() -> dict[str, str]:

@@ -7,7 +7,6 @@ each fault format is seen on the same RPCs. Ports are free ports; everything is 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,23 +22,12 @@ from novamesh.compute.v1 import (
     rest_pb2,
 )
 
+from tests.support.ports import free_ports
+
 COMPUTE_SERVICES = [
     "novamesh.compute.v1.ServersRestService",
     "novamesh.compute.v1.VersionsRestService",
 ]
-
-
-def free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _json(data: object) -> httpbody_pb2.HttpBody:

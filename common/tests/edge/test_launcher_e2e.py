@@ -17,22 +17,11 @@ import pytest
 import yaml
 from novamesh.common.edge.local.procs import Layout
 
+from tests.support.ports import free_ports
+
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("GATEWAY", "ROUTER", "SCHEDULER", "PLACEMENT", "AGENT")
-
-
-def free_ports(n: int) -> list[int]:
-    import socket
-
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def launcher(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
