@@ -118,6 +118,7 @@ class RouterChannel:
         self._heartbeat_interval = heartbeat_interval
         self._max_backoff = max_backoff
         self._outbox = Outbox()
+        self._write_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: grpc.aio.Channel | None = None
         self._stopping = asyncio.Event()
@@ -235,8 +236,9 @@ class RouterChannel:
         helpers: list[asyncio.Task[None]],
     ) -> None:
         """Half-close, so the router reads everything already written, and wait for its end."""
-        for task in helpers:
-            task.cancel()
+        async with self._write_lock:
+            for task in helpers:
+                task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
         with contextlib.suppress(TimeoutError, grpc.aio.AioRpcError):
             async with asyncio.timeout(1.0):
@@ -282,8 +284,11 @@ class RouterChannel:
     async def _write_loop(self, call: grpc.aio.StreamStreamCall) -> None:  # type: ignore[type-arg]
         while True:
             msg = await self._outbox.peek()
-            await call.write(msg)
-            self._outbox.pop(msg)
+            # Cancelling a task inside call.write() cancels the whole RPC, losing what was
+            # written but not yet flushed: closing takes this lock before cancelling the writer.
+            async with self._write_lock:
+                await call.write(msg)
+                self._outbox.pop(msg)
 
     async def _heartbeat_loop(self) -> None:
         while True:
