@@ -384,11 +384,32 @@ Global___NetworkInterface: _TypeAlias = NetworkInterface  # noqa: Y015
 class CommandResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class DataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     COMMAND_ID_FIELD_NUMBER: _builtins.int
     INSTANCE_UUID_FIELD_NUMBER: _builtins.int
     OK_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     RETRYABLE_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
     instance_uuid: _builtins.str
     ok: _builtins.bool
@@ -396,6 +417,12 @@ class CommandResult(_message.Message):
     """Why it failed, in words an operator can act on."""
     retryable: _builtins.bool
     """Whether another host could succeed (a reschedule makes sense)."""
+    @_builtins.property
+    def data(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """What the command answers besides success, e.g. {"output": ...} for a console log.
+        (Numbered in the server-actions range of AgentMessage to stay clear of other additions.)
+        """
+
     def __init__(
         self,
         *,
@@ -404,10 +431,11 @@ class CommandResult(_message.Message):
         ok: _builtins.bool = ...,
         error: _builtins.str = ...,
         retryable: _builtins.bool = ...,
+        data: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_id", b"command_id", "error", b"error", "instance_uuid", b"instance_uuid", "ok", b"ok", "retryable", b"retryable"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_id", b"command_id", "data", b"data", "error", b"error", "instance_uuid", b"instance_uuid", "ok", b"ok", "retryable", b"retryable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -446,6 +474,15 @@ class AgentCommand(_message.Message):
     BUILD_FIELD_NUMBER: _builtins.int
     TERMINATE_FIELD_NUMBER: _builtins.int
     POWER_FIELD_NUMBER: _builtins.int
+    MIGRATE_OUT_FIELD_NUMBER: _builtins.int
+    FINISH_MIGRATION_FIELD_NUMBER: _builtins.int
+    CONFIRM_MIGRATION_FIELD_NUMBER: _builtins.int
+    REVERT_MIGRATION_FIELD_NUMBER: _builtins.int
+    RESCUE_FIELD_NUMBER: _builtins.int
+    UNRESCUE_FIELD_NUMBER: _builtins.int
+    SET_ADMIN_PASSWORD_FIELD_NUMBER: _builtins.int
+    TRIGGER_CRASH_DUMP_FIELD_NUMBER: _builtins.int
+    GET_CONSOLE_OUTPUT_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
     """Idempotency key: an agent runs a command id at most once."""
     host: _builtins.str
@@ -460,6 +497,26 @@ class AgentCommand(_message.Message):
     def terminate(self) -> Global___Terminate: ...
     @_builtins.property
     def power(self) -> Global___PowerAction: ...
+    @_builtins.property
+    def migrate_out(self) -> Global___MigrateOut:
+        """Server actions (resize, migrate, rescue ...): see the messages below."""
+
+    @_builtins.property
+    def finish_migration(self) -> Global___FinishMigration: ...
+    @_builtins.property
+    def confirm_migration(self) -> Global___ConfirmMigration: ...
+    @_builtins.property
+    def revert_migration(self) -> Global___RevertMigration: ...
+    @_builtins.property
+    def rescue(self) -> Global___Rescue: ...
+    @_builtins.property
+    def unrescue(self) -> Global___Unrescue: ...
+    @_builtins.property
+    def set_admin_password(self) -> Global___SetAdminPassword: ...
+    @_builtins.property
+    def trigger_crash_dump(self) -> Global___TriggerCrashDump: ...
+    @_builtins.property
+    def get_console_output(self) -> Global___GetConsoleOutput: ...
     def __init__(
         self,
         *,
@@ -470,12 +527,21 @@ class AgentCommand(_message.Message):
         build: Global___BuildAndRun | None = ...,
         terminate: Global___Terminate | None = ...,
         power: Global___PowerAction | None = ...,
+        migrate_out: Global___MigrateOut | None = ...,
+        finish_migration: Global___FinishMigration | None = ...,
+        confirm_migration: Global___ConfirmMigration | None = ...,
+        revert_migration: Global___RevertMigration | None = ...,
+        rescue: Global___Rescue | None = ...,
+        unrescue: Global___Unrescue | None = ...,
+        set_admin_password: Global___SetAdminPassword | None = ...,
+        trigger_crash_dump: Global___TriggerCrashDump | None = ...,
+        get_console_output: Global___GetConsoleOutput | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "build", b"build", "power", b"power", "registered", b"registered", "terminate", b"terminate"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "finish_migration", b"finish_migration", "get_console_output", b"get_console_output", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "build", b"build", "command_id", b"command_id", "host", b"host", "power", b"power", "registered", b"registered", "terminate", b"terminate", "trace_context", b"trace_context"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "finish_migration", b"finish_migration", "get_console_output", b"get_console_output", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -707,3 +773,232 @@ class PowerAction(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PowerAction: _TypeAlias = PowerAction  # noqa: Y015
+
+@_typing.final
+class MigrateOut(_message.Message):
+    """---- server actions ---------------------------------------------------------
+
+    Resize or cold migration, on the source host: stop the guest and hand its disks to the
+    destination. The source keeps the stopped guest (and its resources) until the move is
+    confirmed or reverted.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    DEST_HOST_FIELD_NUMBER: _builtins.int
+    MIGRATION_UUID_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    dest_host: _builtins.str
+    migration_uuid: _builtins.str
+    """Names the source's held resources until confirm or revert."""
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+        dest_host: _builtins.str = ...,
+        migration_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dest_host", b"dest_host", "instance_uuid", b"instance_uuid", "migration_uuid", b"migration_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MigrateOut: _TypeAlias = MigrateOut  # noqa: Y015
+
+@_typing.final
+class FinishMigration(_message.Message):
+    """On the destination: start the moved guest with its (new) flavor. vm_state becomes resized."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_FIELD_NUMBER: _builtins.int
+    MIGRATION_UUID_FIELD_NUMBER: _builtins.int
+    POWER_ON_FIELD_NUMBER: _builtins.int
+    migration_uuid: _builtins.str
+    power_on: _builtins.bool
+    """Whether the guest was running before the move (a stopped guest stays stopped)."""
+    @_builtins.property
+    def instance(self) -> Global___InstanceSpec: ...
+    def __init__(
+        self,
+        *,
+        instance: Global___InstanceSpec | None = ...,
+        migration_uuid: _builtins.str = ...,
+        power_on: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance", "migration_uuid", b"migration_uuid", "power_on", b"power_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinishMigration: _TypeAlias = FinishMigration  # noqa: Y015
+
+@_typing.final
+class ConfirmMigration(_message.Message):
+    """On the source, after the user confirmed: drop the old guest and give back its resources."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    MIGRATION_UUID_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    migration_uuid: _builtins.str
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+        migration_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_uuid", b"instance_uuid", "migration_uuid", b"migration_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmMigration: _TypeAlias = ConfirmMigration  # noqa: Y015
+
+@_typing.final
+class RevertMigration(_message.Message):
+    """Undo a move. Sent to the destination with `destroy_only` (drop the new guest), then to the
+    source (restart the old guest with its old flavor).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_FIELD_NUMBER: _builtins.int
+    MIGRATION_UUID_FIELD_NUMBER: _builtins.int
+    DESTROY_ONLY_FIELD_NUMBER: _builtins.int
+    POWER_ON_FIELD_NUMBER: _builtins.int
+    migration_uuid: _builtins.str
+    destroy_only: _builtins.bool
+    power_on: _builtins.bool
+    @_builtins.property
+    def instance(self) -> Global___InstanceSpec: ...
+    def __init__(
+        self,
+        *,
+        instance: Global___InstanceSpec | None = ...,
+        migration_uuid: _builtins.str = ...,
+        destroy_only: _builtins.bool = ...,
+        power_on: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destroy_only", b"destroy_only", "instance", b"instance", "migration_uuid", b"migration_uuid", "power_on", b"power_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevertMigration: _TypeAlias = RevertMigration  # noqa: Y015
+
+@_typing.final
+class Rescue(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    IMAGE_ID_FIELD_NUMBER: _builtins.int
+    ADMIN_PASS_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    image_id: _builtins.str
+    admin_pass: _builtins.str
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+        image_id: _builtins.str = ...,
+        admin_pass: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_pass", b"admin_pass", "image_id", b"image_id", "instance_uuid", b"instance_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Rescue: _TypeAlias = Rescue  # noqa: Y015
+
+@_typing.final
+class Unrescue(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_uuid", b"instance_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Unrescue: _TypeAlias = Unrescue  # noqa: Y015
+
+@_typing.final
+class SetAdminPassword(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    password: _builtins.str
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_uuid", b"instance_uuid", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetAdminPassword: _TypeAlias = SetAdminPassword  # noqa: Y015
+
+@_typing.final
+class TriggerCrashDump(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_uuid", b"instance_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TriggerCrashDump: _TypeAlias = TriggerCrashDump  # noqa: Y015
+
+@_typing.final
+class GetConsoleOutput(_message.Message):
+    """Answered in CommandResult.data["output"]."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    LENGTH_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    length: _builtins.int
+    """Last lines only; 0 for all."""
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+        length: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_uuid", b"instance_uuid", "length", b"length"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConsoleOutput: _TypeAlias = GetConsoleOutput  # noqa: Y015
