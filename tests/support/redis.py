@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.ports import free_port
@@ -54,6 +56,17 @@ class RedisServer:
         raise RuntimeError("redis did not start")
 
     def stop(self) -> None:
-        if self.proc is not None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running(root: Path) -> Iterator[RedisServer]:
+    """A started server, stopped (and its process reaped) however the block ends."""
+    server = RedisServer(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
