@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from novamesh.agent.v1 import agent_pb2 as novamesh_dot_agent_dot_v1_dot_agent__pb2
+from novamesh.cells.v1 import block_devices_pb2 as novamesh_dot_cells_dot_v1_dot_block__devices__pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as novamesh_dot_scheduler_dot_v1_dot_request__spec__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1enovamesh/cells/v1/router.proto\x12\x11novamesh.cells.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dnovamesh/agent/v1/agent.proto\x1a(novamesh/scheduler/v1/request_spec.proto\"\x9b\x02\n\x15\x42uildInstancesRequest\x12\x30\n\x04spec\x18\x01 \x01(\x0b\x32\".novamesh.scheduler.v1.RequestSpec\x12.\n\tinstances\x18\x02 \x03(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12U\n\x0f\x61\x64min_passwords\x18\x03 \x03(\x0b\x32<.novamesh.cells.v1.BuildInstancesRequest.AdminPasswordsEntry\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x1a\x35\n\x13\x41\x64minPasswordsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x18\n\x16\x42uildInstancesResponse\"\"\n\x12GetInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"#\n\x07SortKey\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03\x64ir\x18\x02 \x01(\t\"\xa7\x03\n\x14ListInstancesRequest\x12\x45\n\x07\x66ilters\x18\x01 \x03(\x0b\x32\x34.novamesh.cells.v1.ListInstancesRequest.FiltersEntry\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x04sort\x18\x03 \x03(\x0b\x32\x1a.novamesh.cells.v1.SortKey\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x0e\n\x06marker\x18\x05 \x01(\t\x12\x31\n\rchanges_since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63hanges_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0finclude_deleted\x18\x08 \x01(\x08\x12\x11\n\tvm_states\x18\t \x03(\t\x12\x13\n\x0btask_states\x18\n \x03(\t\x12\x19\n\x11\x63\x65ll_down_support\x18\x0b \x01(\x08\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"b\n\x15ListInstancesResponse\x12.\n\tinstances\x18\x01 \x03(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12\x19\n\x11unreachable_cells\x18\x02 \x03(\t\"9\n\x15\x44\x65leteInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteInstanceResponse\"\x8c\x02\n\x15InstanceActionRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x44\n\x06params\x18\x03 \x03(\x0b\x32\x34.novamesh.cells.v1.InstanceActionRequest.ParamsEntry\x12\x1a\n\x12\x65xpected_vm_states\x18\x04 \x03(\t\x12\x1c\n\x14\x65xpected_task_states\x18\x05 \x03(\t\x12\x12\n\ntask_state\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"i\n\x15UpdateInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12-\n\x08instance\x18\x02 \x01(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12\x13\n\x0bupdate_mask\x18\x03 \x03(\t\"B\n\x15WatchInstancesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\"\xb5\x01\n\rInstanceEvent\x12\x33\n\x04kind\x18\x01 \x01(\x0e\x32%.novamesh.cells.v1.InstanceEvent.Kind\x12-\n\x08instance\x18\x02 \x01(\x0b\x32\x1b.novamesh.cells.v1.Instance\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_UPDATED\x10\x01\x12\x10\n\x0cKIND_DELETED\x10\x02\"\x18\n\x16WatchHostStatesRequest\"\xc4\x01\n\x0fHostStateUpdate\x12\x33\n\tresources\x18\x01 \x01(\x0b\x32 .novamesh.agent.v1.HostResources\x12\x11\n\tcell_uuid\x18\x02 \x01(\t\x12\x12\n\nservice_up\x18\x03 \x01(\x08\x12\x18\n\x10service_disabled\x18\x04 \x01(\x08\x12\x0f\n\x07removed\x18\x05 \x01(\x08\x12\x12\n\nnum_io_ops\x18\x06 \x01(\x05\x12\x16\n\x0einstance_uuids\x18\x07 \x03(\t\"g\n\x05\x46\x61ult\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\n\n\x08Instance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12\x12\n\nproject_id\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\x10\n\x08vm_state\x18\x06 \x01(\t\x12\x12\n\ntask_state\x18\x07 \x01(\t\x12\x13\n\x0bpower_state\x18\x08 \x01(\x05\x12\x0c\n\x04host\x18\t \x01(\t\x12\x0c\n\x04node\x18\n \x01(\t\x12\x19\n\x11\x61vailability_zone\x18\x0b \x01(\t\x12-\n\x06\x66lavor\x18\x0c \x01(\x0b\x32\x1d.novamesh.scheduler.v1.Flavor\x12\x11\n\timage_ref\x18\r \x01(\t\x12\x10\n\x08key_name\x18\x0e \x01(\t\x12\x10\n\x08key_data\x18\x0f \x01(\t\x12;\n\x08metadata\x18\x10 \x03(\x0b\x32).novamesh.cells.v1.Instance.MetadataEntry\x12\x11\n\tuser_data\x18\x11 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x12 \x01(\t\x12\x0e\n\x06locked\x18\x13 \x01(\x08\x12\x15\n\rlocked_reason\x18\x14 \x01(\t\x12\x0c\n\x04tags\x18\x15 \x03(\t\x12\x14\n\x0c\x63onfig_drive\x18\x16 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65ss_ip_v4\x18\x17 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_ip_v6\x18\x18 \x01(\t\x12\x10\n\x08progress\x18\x19 \x01(\x05\x12\'\n\x05\x66\x61ult\x18\x1a \x01(\x0b\x32\x18.novamesh.cells.v1.Fault\x12\x11\n\tcell_uuid\x18\x1b \x01(\t\x12\x11\n\tcell_name\x18\x1c \x01(\t\x12\x16\n\x0ereservation_id\x18\x1d \x01(\t\x12\x14\n\x0claunch_index\x18\x1e \x01(\x05\x12.\n\ncreated_at\x18\x1f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18  \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blaunched_at\x18! \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rterminated_at\x18\" \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndeleted_at\x18# \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x64\x65leted\x18$ \x01(\x08\x12\x37\n\ninterfaces\x18% \x03(\x0b\x32#.novamesh.agent.v1.NetworkInterface\x12H\n\x0fsystem_metadata\x18& \x03(\x0b\x32/.novamesh.cells.v1.Instance.SystemMetadataEntry\x12?\n\x12requested_networks\x18\' \x03(\x0b\x32#.novamesh.agent.v1.RequestedNetwork\x12\x13\n\x0bunreachable\x18( \x01(\x08\x12/\n\x05image\x18) \x01(\x0b\x32 .novamesh.scheduler.v1.ImageMeta\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x35\n\x13SystemMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xe0\x06\n\x12\x43\x65llsRouterService\x12\x65\n\x0e\x42uildInstances\x12(.novamesh.cells.v1.BuildInstancesRequest\x1a).novamesh.cells.v1.BuildInstancesResponse\x12Q\n\x0bGetInstance\x12%.novamesh.cells.v1.GetInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12\x62\n\rListInstances\x12\'.novamesh.cells.v1.ListInstancesRequest\x1a(.novamesh.cells.v1.ListInstancesResponse\x12\x65\n\x0e\x44\x65leteInstance\x12(.novamesh.cells.v1.DeleteInstanceRequest\x1a).novamesh.cells.v1.DeleteInstanceResponse\x12W\n\x0eInstanceAction\x12(.novamesh.cells.v1.InstanceActionRequest\x1a\x1b.novamesh.cells.v1.Instance\x12W\n\x0eUpdateInstance\x12(.novamesh.cells.v1.UpdateInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12^\n\x0eWatchInstances\x12(.novamesh.cells.v1.WatchInstancesRequest\x1a .novamesh.cells.v1.InstanceEvent0\x01\x12\x62\n\x0fWatchHostStates\x12).novamesh.cells.v1.WatchHostStatesRequest\x1a\".novamesh.cells.v1.HostStateUpdate0\x01\x12O\n\x07\x43onnect\x12\x1f.novamesh.agent.v1.AgentMessage\x1a\x1f.novamesh.agent.v1.AgentCommand(\x01\x30\x01\x42+Z)novamesh/gen/go/novamesh/cells/v1;cellsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1enovamesh/cells/v1/router.proto\x12\x11novamesh.cells.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dnovamesh/agent/v1/agent.proto\x1a%novamesh/cells/v1/block_devices.proto\x1a(novamesh/scheduler/v1/request_spec.proto\"\x9b\x02\n\x15\x42uildInstancesRequest\x12\x30\n\x04spec\x18\x01 \x01(\x0b\x32\".novamesh.scheduler.v1.RequestSpec\x12.\n\tinstances\x18\x02 \x03(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12U\n\x0f\x61\x64min_passwords\x18\x03 \x03(\x0b\x32<.novamesh.cells.v1.BuildInstancesRequest.AdminPasswordsEntry\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x1a\x35\n\x13\x41\x64minPasswordsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x18\n\x16\x42uildInstancesResponse\"\"\n\x12GetInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"#\n\x07SortKey\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03\x64ir\x18\x02 \x01(\t\"\xa7\x03\n\x14ListInstancesRequest\x12\x45\n\x07\x66ilters\x18\x01 \x03(\x0b\x32\x34.novamesh.cells.v1.ListInstancesRequest.FiltersEntry\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x04sort\x18\x03 \x03(\x0b\x32\x1a.novamesh.cells.v1.SortKey\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x0e\n\x06marker\x18\x05 \x01(\t\x12\x31\n\rchanges_since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63hanges_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0finclude_deleted\x18\x08 \x01(\x08\x12\x11\n\tvm_states\x18\t \x03(\t\x12\x13\n\x0btask_states\x18\n \x03(\t\x12\x19\n\x11\x63\x65ll_down_support\x18\x0b \x01(\x08\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"b\n\x15ListInstancesResponse\x12.\n\tinstances\x18\x01 \x03(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12\x19\n\x11unreachable_cells\x18\x02 \x03(\t\"9\n\x15\x44\x65leteInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteInstanceResponse\"\x8c\x02\n\x15InstanceActionRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x44\n\x06params\x18\x03 \x03(\x0b\x32\x34.novamesh.cells.v1.InstanceActionRequest.ParamsEntry\x12\x1a\n\x12\x65xpected_vm_states\x18\x04 \x03(\t\x12\x1c\n\x14\x65xpected_task_states\x18\x05 \x03(\t\x12\x12\n\ntask_state\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"i\n\x15UpdateInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12-\n\x08instance\x18\x02 \x01(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12\x13\n\x0bupdate_mask\x18\x03 \x03(\t\"B\n\x15WatchInstancesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\"\xb5\x01\n\rInstanceEvent\x12\x33\n\x04kind\x18\x01 \x01(\x0e\x32%.novamesh.cells.v1.InstanceEvent.Kind\x12-\n\x08instance\x18\x02 \x01(\x0b\x32\x1b.novamesh.cells.v1.Instance\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_UPDATED\x10\x01\x12\x10\n\x0cKIND_DELETED\x10\x02\"\x18\n\x16WatchHostStatesRequest\"\xc4\x01\n\x0fHostStateUpdate\x12\x33\n\tresources\x18\x01 \x01(\x0b\x32 .novamesh.agent.v1.HostResources\x12\x11\n\tcell_uuid\x18\x02 \x01(\t\x12\x12\n\nservice_up\x18\x03 \x01(\x08\x12\x18\n\x10service_disabled\x18\x04 \x01(\x08\x12\x0f\n\x07removed\x18\x05 \x01(\x08\x12\x12\n\nnum_io_ops\x18\x06 \x01(\x05\x12\x16\n\x0einstance_uuids\x18\x07 \x03(\t\"g\n\x05\x46\x61ult\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdd\n\n\x08Instance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12\x12\n\nproject_id\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\x10\n\x08vm_state\x18\x06 \x01(\t\x12\x12\n\ntask_state\x18\x07 \x01(\t\x12\x13\n\x0bpower_state\x18\x08 \x01(\x05\x12\x0c\n\x04host\x18\t \x01(\t\x12\x0c\n\x04node\x18\n \x01(\t\x12\x19\n\x11\x61vailability_zone\x18\x0b \x01(\t\x12-\n\x06\x66lavor\x18\x0c \x01(\x0b\x32\x1d.novamesh.scheduler.v1.Flavor\x12\x11\n\timage_ref\x18\r \x01(\t\x12\x10\n\x08key_name\x18\x0e \x01(\t\x12\x10\n\x08key_data\x18\x0f \x01(\t\x12;\n\x08metadata\x18\x10 \x03(\x0b\x32).novamesh.cells.v1.Instance.MetadataEntry\x12\x11\n\tuser_data\x18\x11 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x12 \x01(\t\x12\x0e\n\x06locked\x18\x13 \x01(\x08\x12\x15\n\rlocked_reason\x18\x14 \x01(\t\x12\x0c\n\x04tags\x18\x15 \x03(\t\x12\x14\n\x0c\x63onfig_drive\x18\x16 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65ss_ip_v4\x18\x17 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65ss_ip_v6\x18\x18 \x01(\t\x12\x10\n\x08progress\x18\x19 \x01(\x05\x12\'\n\x05\x66\x61ult\x18\x1a \x01(\x0b\x32\x18.novamesh.cells.v1.Fault\x12\x11\n\tcell_uuid\x18\x1b \x01(\t\x12\x11\n\tcell_name\x18\x1c \x01(\t\x12\x16\n\x0ereservation_id\x18\x1d \x01(\t\x12\x14\n\x0claunch_index\x18\x1e \x01(\x05\x12.\n\ncreated_at\x18\x1f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18  \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blaunched_at\x18! \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rterminated_at\x18\" \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndeleted_at\x18# \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x64\x65leted\x18$ \x01(\x08\x12\x37\n\ninterfaces\x18% \x03(\x0b\x32#.novamesh.agent.v1.NetworkInterface\x12H\n\x0fsystem_metadata\x18& \x03(\x0b\x32/.novamesh.cells.v1.Instance.SystemMetadataEntry\x12?\n\x12requested_networks\x18\' \x03(\x0b\x32#.novamesh.agent.v1.RequestedNetwork\x12\x13\n\x0bunreachable\x18( \x01(\x08\x12/\n\x05image\x18) \x01(\x0b\x32 .novamesh.scheduler.v1.ImageMeta\x12\x44\n\x15\x62lock_device_mappings\x18\x64 \x03(\x0b\x32%.novamesh.cells.v1.BlockDeviceMapping\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x35\n\x13SystemMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xe0\x06\n\x12\x43\x65llsRouterService\x12\x65\n\x0e\x42uildInstances\x12(.novamesh.cells.v1.BuildInstancesRequest\x1a).novamesh.cells.v1.BuildInstancesResponse\x12Q\n\x0bGetInstance\x12%.novamesh.cells.v1.GetInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12\x62\n\rListInstances\x12\'.novamesh.cells.v1.ListInstancesRequest\x1a(.novamesh.cells.v1.ListInstancesResponse\x12\x65\n\x0e\x44\x65leteInstance\x12(.novamesh.cells.v1.DeleteInstanceRequest\x1a).novamesh.cells.v1.DeleteInstanceResponse\x12W\n\x0eInstanceAction\x12(.novamesh.cells.v1.InstanceActionRequest\x1a\x1b.novamesh.cells.v1.Instance\x12W\n\x0eUpdateInstance\x12(.novamesh.cells.v1.UpdateInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12^\n\x0eWatchInstances\x12(.novamesh.cells.v1.WatchInstancesRequest\x1a .novamesh.cells.v1.InstanceEvent0\x01\x12\x62\n\x0fWatchHostStates\x12).novamesh.cells.v1.WatchHostStatesRequest\x1a\".novamesh.cells.v1.HostStateUpdate0\x01\x12O\n\x07\x43onnect\x12\x1f.novamesh.agent.v1.AgentMessage\x1a\x1f.novamesh.agent.v1.AgentCommand(\x01\x30\x01\x42+Z)novamesh/gen/go/novamesh/cells/v1;cellsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,50 +46,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INSTANCE_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_INSTANCE_SYSTEMMETADATAENTRY']._loaded_options = None
   _globals['_INSTANCE_SYSTEMMETADATAENTRY']._serialized_options = b'8\001'
-  _globals['_BUILDINSTANCESREQUEST']._serialized_start=160
-  _globals['_BUILDINSTANCESREQUEST']._serialized_end=443
-  _globals['_BUILDINSTANCESREQUEST_ADMINPASSWORDSENTRY']._serialized_start=390
-  _globals['_BUILDINSTANCESREQUEST_ADMINPASSWORDSENTRY']._serialized_end=443
-  _globals['_BUILDINSTANCESRESPONSE']._serialized_start=445
-  _globals['_BUILDINSTANCESRESPONSE']._serialized_end=469
-  _globals['_GETINSTANCEREQUEST']._serialized_start=471
-  _globals['_GETINSTANCEREQUEST']._serialized_end=505
-  _globals['_SORTKEY']._serialized_start=507
-  _globals['_SORTKEY']._serialized_end=542
-  _globals['_LISTINSTANCESREQUEST']._serialized_start=545
-  _globals['_LISTINSTANCESREQUEST']._serialized_end=968
-  _globals['_LISTINSTANCESREQUEST_FILTERSENTRY']._serialized_start=922
-  _globals['_LISTINSTANCESREQUEST_FILTERSENTRY']._serialized_end=968
-  _globals['_LISTINSTANCESRESPONSE']._serialized_start=970
-  _globals['_LISTINSTANCESRESPONSE']._serialized_end=1068
-  _globals['_DELETEINSTANCEREQUEST']._serialized_start=1070
-  _globals['_DELETEINSTANCEREQUEST']._serialized_end=1127
-  _globals['_DELETEINSTANCERESPONSE']._serialized_start=1129
-  _globals['_DELETEINSTANCERESPONSE']._serialized_end=1153
-  _globals['_INSTANCEACTIONREQUEST']._serialized_start=1156
-  _globals['_INSTANCEACTIONREQUEST']._serialized_end=1424
-  _globals['_INSTANCEACTIONREQUEST_PARAMSENTRY']._serialized_start=1379
-  _globals['_INSTANCEACTIONREQUEST_PARAMSENTRY']._serialized_end=1424
-  _globals['_UPDATEINSTANCEREQUEST']._serialized_start=1426
-  _globals['_UPDATEINSTANCEREQUEST']._serialized_end=1531
-  _globals['_WATCHINSTANCESREQUEST']._serialized_start=1533
-  _globals['_WATCHINSTANCESREQUEST']._serialized_end=1599
-  _globals['_INSTANCEEVENT']._serialized_start=1602
-  _globals['_INSTANCEEVENT']._serialized_end=1783
-  _globals['_INSTANCEEVENT_KIND']._serialized_start=1719
-  _globals['_INSTANCEEVENT_KIND']._serialized_end=1783
-  _globals['_WATCHHOSTSTATESREQUEST']._serialized_start=1785
-  _globals['_WATCHHOSTSTATESREQUEST']._serialized_end=1809
-  _globals['_HOSTSTATEUPDATE']._serialized_start=1812
-  _globals['_HOSTSTATEUPDATE']._serialized_end=2008
-  _globals['_FAULT']._serialized_start=2010
-  _globals['_FAULT']._serialized_end=2113
-  _globals['_INSTANCE']._serialized_start=2116
-  _globals['_INSTANCE']._serialized_end=3419
-  _globals['_INSTANCE_METADATAENTRY']._serialized_start=3317
-  _globals['_INSTANCE_METADATAENTRY']._serialized_end=3364
-  _globals['_INSTANCE_SYSTEMMETADATAENTRY']._serialized_start=3366
-  _globals['_INSTANCE_SYSTEMMETADATAENTRY']._serialized_end=3419
-  _globals['_CELLSROUTERSERVICE']._serialized_start=3422
-  _globals['_CELLSROUTERSERVICE']._serialized_end=4286
+  _globals['_BUILDINSTANCESREQUEST']._serialized_start=199
+  _globals['_BUILDINSTANCESREQUEST']._serialized_end=482
+  _globals['_BUILDINSTANCESREQUEST_ADMINPASSWORDSENTRY']._serialized_start=429
+  _globals['_BUILDINSTANCESREQUEST_ADMINPASSWORDSENTRY']._serialized_end=482
+  _globals['_BUILDINSTANCESRESPONSE']._serialized_start=484
+  _globals['_BUILDINSTANCESRESPONSE']._serialized_end=508
+  _globals['_GETINSTANCEREQUEST']._serialized_start=510
+  _globals['_GETINSTANCEREQUEST']._serialized_end=544
+  _globals['_SORTKEY']._serialized_start=546
+  _globals['_SORTKEY']._serialized_end=581
+  _globals['_LISTINSTANCESREQUEST']._serialized_start=584
+  _globals['_LISTINSTANCESREQUEST']._serialized_end=1007
+  _globals['_LISTINSTANCESREQUEST_FILTERSENTRY']._serialized_start=961
+  _globals['_LISTINSTANCESREQUEST_FILTERSENTRY']._serialized_end=1007
+  _globals['_LISTINSTANCESRESPONSE']._serialized_start=1009
+  _globals['_LISTINSTANCESRESPONSE']._serialized_end=1107
+  _globals['_DELETEINSTANCEREQUEST']._serialized_start=1109
+  _globals['_DELETEINSTANCEREQUEST']._serialized_end=1166
+  _globals['_DELETEINSTANCERESPONSE']._serialized_start=1168
+  _globals['_DELETEINSTANCERESPONSE']._serialized_end=1192
+  _globals['_INSTANCEACTIONREQUEST']._serialized_start=1195
+  _globals['_INSTANCEACTIONREQUEST']._serialized_end=1463
+  _globals['_INSTANCEACTIONREQUEST_PARAMSENTRY']._serialized_start=1418
+  _globals['_INSTANCEACTIONREQUEST_PARAMSENTRY']._serialized_end=1463
+  _globals['_UPDATEINSTANCEREQUEST']._serialized_start=1465
+  _globals['_UPDATEINSTANCEREQUEST']._serialized_end=1570
+  _globals['_WATCHINSTANCESREQUEST']._serialized_start=1572
+  _globals['_WATCHINSTANCESREQUEST']._serialized_end=1638
+  _globals['_INSTANCEEVENT']._serialized_start=1641
+  _globals['_INSTANCEEVENT']._serialized_end=1822
+  _globals['_INSTANCEEVENT_KIND']._serialized_start=1758
+  _globals['_INSTANCEEVENT_KIND']._serialized_end=1822
+  _globals['_WATCHHOSTSTATESREQUEST']._serialized_start=1824
+  _globals['_WATCHHOSTSTATESREQUEST']._serialized_end=1848
+  _globals['_HOSTSTATEUPDATE']._serialized_start=1851
+  _globals['_HOSTSTATEUPDATE']._serialized_end=2047
+  _globals['_FAULT']._serialized_start=2049
+  _globals['_FAULT']._serialized_end=2152
+  _globals['_INSTANCE']._serialized_start=2155
+  _globals['_INSTANCE']._serialized_end=3528
+  _globals['_INSTANCE_METADATAENTRY']._serialized_start=3426
+  _globals['_INSTANCE_METADATAENTRY']._serialized_end=3473
+  _globals['_INSTANCE_SYSTEMMETADATAENTRY']._serialized_start=3475
+  _globals['_INSTANCE_SYSTEMMETADATAENTRY']._serialized_end=3528
+  _globals['_CELLSROUTERSERVICE']._serialized_start=3531
+  _globals['_CELLSROUTERSERVICE']._serialized_end=4395
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ row stays readable in the database and converting back needs no JSON-format roun
 from __future__ import annotations
 
 import datetime as dt
+import uuid as uuidlib
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -15,7 +16,7 @@ from novamesh.agent.v1 import agent_pb2
 from novamesh.cells.db import models
 from novamesh.cells.db.loader import Record
 from novamesh.cells.registry import Cell
-from novamesh.cells.v1 import router_pb2
+from novamesh.cells.v1 import block_devices_pb2, router_pb2
 from novamesh.scheduler.v1 import request_spec_pb2
 
 M = TypeVar("M", bound=Message)
@@ -104,7 +105,28 @@ def new_row(
         models.InstanceSystemMetadata(key=k, value=v) for k, v in inst.system_metadata.items()
     ]
     row.tags = [models.Tag(tag=t) for t in dict.fromkeys(inst.tags)]
+    row.block_device_mappings = [block_device_row(b) for b in inst.block_device_mappings]
     return row
+
+
+def block_device_row(bdm: block_devices_pb2.BlockDeviceMapping) -> models.BlockDeviceMapping:
+    return models.BlockDeviceMapping(
+        uuid=bdm.uuid or str(uuidlib.uuid4()),
+        source_type=bdm.source_type,
+        destination_type=bdm.destination_type,
+        boot_index=None if bdm.boot_index < 0 else bdm.boot_index,
+        device_name=bdm.device_name or None,
+        device_type=bdm.device_type or None,
+        disk_bus=bdm.disk_bus or None,
+        guest_format=bdm.guest_format or None,
+        volume_size=bdm.volume_size or None,
+        delete_on_termination=bdm.delete_on_termination,
+        image_id=bdm.image_id or None,
+        volume_id=bdm.volume_id or None,
+        snapshot_id=bdm.snapshot_id or None,
+        volume_type=bdm.volume_type or None,
+        tag=bdm.tag or None,
+    )
 
 
 def instance(row: models.Instance, cell: Cell | None) -> router_pb2.Instance:

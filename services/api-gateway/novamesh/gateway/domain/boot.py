@@ -8,6 +8,7 @@ call to the router. A router failure adds one transaction to remove the records 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -18,13 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from novamesh.agent.v1 import agent_pb2
-from novamesh.cells.v1 import router_pb2
+from novamesh.cells.v1 import block_devices_pb2, router_pb2
 from novamesh.common.apidb import models
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
-from novamesh.gateway.api.errors import ApiError, BadRequest, NotImplementedYet
+from novamesh.gateway.api.errors import ApiError, BadRequest
 from novamesh.gateway.db import catalog, records
-from novamesh.gateway.domain import states
+from novamesh.gateway.domain import bdm, states
 from novamesh.gateway.domain.deps import Deps
 from novamesh.scheduler.v1 import request_spec_pb2
 
@@ -63,7 +64,9 @@ class BootRequest:
     host: str = ""
     hypervisor_hostname: str = ""
     hostname: str = ""
+    # The legacy (v1) block_device_mapping was given: volumes only.
     block_devices: bool = False
+    block_device_mapping: list[bdm.BlockDevice] = field(default_factory=list)
 
 
 @dataclass
@@ -204,16 +207,20 @@ def _requested_networks(req: BootRequest) -> list[agent_pb2.RequestedNetwork]:
 
 async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -> BootResult:
     policy.authorize(who, "os_compute_api:servers:create", who.project_id)
+    if req.block_devices and req.block_device_mapping:
+        raise BadRequest("Using different block_device_mapping syntaxes is not allowed")
     if req.block_devices:
-        raise NotImplementedYet("Booting with block_device_mapping is not supported yet.")
-    if not req.image_ref:
+        raise bdm.volumes_unsupported()
+    image_ref = req.image_ref or bdm.root_image(req.block_device_mapping)
+    if not image_ref:
         raise BadRequest("Missing imageRef attribute")
     if req.min_count > req.max_count:
         raise BadRequest("min_count must be <= max_count")
     zone, host, node = _destination(who, req)
     flavor = await _flavor(deps, who, req.flavor_ref)
-    image = await _image(deps, who, req.image_ref)
+    image = await _image(deps, who, image_ref)
     _check_fit(flavor, image)
+    devices = _block_devices(req, image.id, flavor)
     key_data = ""
     if req.key_name:
         keypair = await catalog.get_keypair(deps.sessions, who.user_id, req.key_name)
@@ -286,6 +293,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
             system_metadata=sysmeta,
             requested_networks=networks,
             image=image_meta,
+            block_device_mappings=[_bdm_message(d) for d in devices],
         )
         inst.created_at.FromDatetime(now)
         inst.updated_at.FromDatetime(now)
@@ -309,6 +317,33 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         await _undo(deps, [inst.uuid for inst in instances])
         raise
     return BootResult(instances, admin_pass, reservation_id)
+
+
+def _block_devices(req: BootRequest, image_id: str, flavor: models.Flavor) -> list[bdm.BlockDevice]:
+    requested = [dataclasses.replace(d) for d in req.block_device_mapping]
+    for device in requested:
+        # The root image may be named by URL in imageRef and by id in the mapping.
+        if device.source_type == "image" and device.boot_index == 0 and not req.image_ref:
+            device.uuid = image_id
+    disks = bdm.FlavorDisks(flavor.root_gb, flavor.ephemeral_gb, flavor.swap)
+    return bdm.check(requested, image_id, disks)
+
+
+def _bdm_message(device: bdm.BlockDevice) -> block_devices_pb2.BlockDeviceMapping:
+    return block_devices_pb2.BlockDeviceMapping(
+        uuid=str(uuidlib.uuid4()),
+        source_type=device.source_type,
+        destination_type=device.destination_type,
+        boot_index=-1 if device.boot_index is None else device.boot_index,
+        device_name=device.device_name,
+        device_type=device.device_type,
+        disk_bus=device.disk_bus,
+        guest_format=device.guest_format,
+        volume_size=device.volume_size or 0,
+        delete_on_termination=device.delete_on_termination,
+        image_id=device.uuid if device.source_type == "image" else "",
+        tag=device.tag,
+    )
 
 
 async def _undo(deps: Deps, uuids: Sequence[str]) -> None:

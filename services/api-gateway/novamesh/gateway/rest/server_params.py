@@ -8,7 +8,7 @@ from typing import Any
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.errors import BadRequest, Forbidden
 from novamesh.gateway.api.query import Query
-from novamesh.gateway.domain import states
+from novamesh.gateway.domain import bdm, states
 from novamesh.gateway.domain.boot import BootRequest, RequestedNetwork
 from novamesh.gateway.domain.servers import ListQuery, ServerUpdate
 from novamesh.gateway.rest.call import Call
@@ -226,9 +226,8 @@ def boot_request(body: dict[str, Any]) -> BootRequest:
         host=server.get("host", ""),
         hypervisor_hostname=server.get("hypervisor_hostname", ""),
         hostname=server.get("hostname", ""),
-        block_devices=bool(
-            server.get("block_device_mapping_v2") or server.get("block_device_mapping")
-        ),
+        block_devices=bool(server.get("block_device_mapping")),
+        block_device_mapping=[bdm.parse(d) for d in server.get("block_device_mapping_v2", [])],
     )
 
 

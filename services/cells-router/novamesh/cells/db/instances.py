@@ -108,6 +108,7 @@ async def hard_delete(session: AsyncSession, uuid: str) -> None:
         models.InstanceMetadata,
         models.InstanceSystemMetadata,
         models.InstanceFault,
+        models.BlockDeviceMapping,
     ):
         await session.execute(delete(child).where(child.instance_uuid == uuid))
     await session.execute(delete(models.Tag).where(models.Tag.instance_uuid == uuid))

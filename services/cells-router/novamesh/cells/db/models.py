@@ -84,6 +84,9 @@ class Instance(Timestamps, Base):
     faults: Mapped[list[InstanceFault]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="InstanceFault.id.desc()"
     )
+    block_device_mappings: Mapped[list[BlockDeviceMapping]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="BlockDeviceMapping.id"
+    )
 
 
 class InstanceExtra(Base):
@@ -97,6 +100,38 @@ class InstanceExtra(Base):
     flavor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     image: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     requested_networks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class BlockDeviceMapping(Timestamps, Base):
+    """A block device of an instance (Nova's block_device_mapping): the image root disk, blank
+    ephemeral and swap disks, attached volumes."""
+
+    __tablename__ = "block_device_mapping"
+    __table_args__ = (Index("ix_block_device_mapping_volume_id", "volume_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True
+    )
+    source_type: Mapped[str] = mapped_column(String(255))
+    destination_type: Mapped[str] = mapped_column(String(255))
+    # NULL: not bootable.
+    boot_index: Mapped[int | None] = mapped_column(Integer)
+    device_name: Mapped[str | None] = mapped_column(String(255))
+    device_type: Mapped[str | None] = mapped_column(String(255))
+    disk_bus: Mapped[str | None] = mapped_column(String(255))
+    guest_format: Mapped[str | None] = mapped_column(String(255))
+    # GiB (MiB for swap).
+    volume_size: Mapped[int | None] = mapped_column(Integer)
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    volume_id: Mapped[str | None] = mapped_column(String(36))
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    volume_type: Mapped[str | None] = mapped_column(String(255))
+    attachment_id: Mapped[str | None] = mapped_column(String(36))
+    connection_info: Mapped[str | None] = mapped_column(Text)
+    tag: Mapped[str | None] = mapped_column(String(255))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class InstanceInfoCache(Timestamps, Base):

@@ -156,6 +156,37 @@ def upgrade() -> None:
     sa.UniqueConstraint('host', 'binary', name=op.f('uq_services_host_binary')),
     sa.UniqueConstraint('uuid', name=op.f('uq_services_uuid'))
     )
+    op.create_table('block_device_mapping',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('source_type', sa.String(length=255), nullable=False),
+    sa.Column('destination_type', sa.String(length=255), nullable=False),
+    sa.Column('boot_index', sa.Integer(), nullable=True),
+    sa.Column('device_name', sa.String(length=255), nullable=True),
+    sa.Column('device_type', sa.String(length=255), nullable=True),
+    sa.Column('disk_bus', sa.String(length=255), nullable=True),
+    sa.Column('guest_format', sa.String(length=255), nullable=True),
+    sa.Column('volume_size', sa.Integer(), nullable=True),
+    sa.Column('delete_on_termination', sa.Boolean(), nullable=False),
+    sa.Column('image_id', sa.String(length=36), nullable=True),
+    sa.Column('volume_id', sa.String(length=36), nullable=True),
+    sa.Column('snapshot_id', sa.String(length=36), nullable=True),
+    sa.Column('volume_type', sa.String(length=255), nullable=True),
+    sa.Column('attachment_id', sa.String(length=36), nullable=True),
+    sa.Column('connection_info', sa.Text(), nullable=True),
+    sa.Column('tag', sa.String(length=255), nullable=True),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['instance_uuid'], ['instances.uuid'], name=op.f('fk_block_device_mapping_instance_uuid_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_block_device_mapping')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_block_device_mapping_uuid'))
+    )
+    with op.batch_alter_table('block_device_mapping', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_block_device_mapping_instance_uuid'), ['instance_uuid'], unique=False)
+        batch_op.create_index('ix_block_device_mapping_volume_id', ['volume_id'], unique=False)
+
     op.create_table('instance_actions_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('action_id', sa.Integer(), nullable=False),
@@ -256,6 +287,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_instance_actions_events_action_id'))
 
     op.drop_table('instance_actions_events')
+    with op.batch_alter_table('block_device_mapping', schema=None) as batch_op:
+        batch_op.drop_index('ix_block_device_mapping_volume_id')
+        batch_op.drop_index(batch_op.f('ix_block_device_mapping_instance_uuid'))
+
+    op.drop_table('block_device_mapping')
     op.drop_table('services')
     with op.batch_alter_table('migrations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_migrations_instance_uuid'))
