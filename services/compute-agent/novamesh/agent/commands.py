@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from novamesh.agent.action_commands import ActionCommand
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
 from novamesh.agent.states import PowerState
@@ -40,7 +41,7 @@ class Power:
     kind: PowerKind
 
 
-Command = Build | Terminate | Power
+Command = Build | Terminate | Power | ActionCommand
 
 
 @dataclass(frozen=True)

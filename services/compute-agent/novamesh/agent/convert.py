@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from novamesh.agent import action_commands as ac
 from novamesh.agent.commands import Build, Command, Power, PowerKind, StateUpdate, Terminate
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
@@ -39,7 +40,51 @@ def command_from_proto(cmd: agent_pb2.AgentCommand) -> Command:
         if kind is None or not cmd.power.instance_uuid:
             raise BadCommand(f"power action {cmd.power.kind} for {cmd.power.instance_uuid!r}")
         return Power(cmd.power.instance_uuid, kind)
+    action = _action_from_proto(cmd, body)
+    if action is not None:
+        return action
     raise BadCommand(f"unknown command body {body!r}")
+
+
+def _action_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command | None:
+    match body:
+        case "migrate_out":
+            m = cmd.migrate_out
+            return ac.MigrateOut(_uuid(m.instance_uuid), m.dest_host, m.migration_uuid)
+        case "finish_migration":
+            f = cmd.finish_migration
+            return ac.FinishMigration(
+                instance_spec_from_proto(f.instance), f.migration_uuid, f.power_on
+            )
+        case "confirm_migration":
+            c = cmd.confirm_migration
+            return ac.ConfirmMigration(_uuid(c.instance_uuid), c.migration_uuid)
+        case "revert_migration":
+            r = cmd.revert_migration
+            return ac.RevertMigration(
+                instance_spec_from_proto(r.instance), r.migration_uuid, r.destroy_only, r.power_on
+            )
+        case "rescue":
+            return ac.Rescue(
+                _uuid(cmd.rescue.instance_uuid), cmd.rescue.image_id, cmd.rescue.admin_pass
+            )
+        case "unrescue":
+            return ac.Unrescue(_uuid(cmd.unrescue.instance_uuid))
+        case "set_admin_password":
+            p = cmd.set_admin_password
+            return ac.SetAdminPassword(_uuid(p.instance_uuid), p.password)
+        case "trigger_crash_dump":
+            return ac.TriggerCrashDump(_uuid(cmd.trigger_crash_dump.instance_uuid))
+        case "get_console_output":
+            g = cmd.get_console_output
+            return ac.GetConsoleOutput(_uuid(g.instance_uuid), g.length)
+    return None
+
+
+def _uuid(value: str) -> str:
+    if not value:
+        raise BadCommand("an action without an instance uuid")
+    return value
 
 
 def instance_spec_from_proto(spec: agent_pb2.InstanceSpec) -> InstanceSpec:
@@ -135,4 +180,5 @@ def outcome_to_proto(o: Outcome) -> agent_pb2.CommandResult:
         ok=o.ok,
         error=o.error,
         retryable=o.retryable,
+        data=o.data,
     )

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 LOG = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ class Outcome:
     ok: bool
     error: str = ""
     retryable: bool = False
+    # What the command answers besides success (e.g. a console log).
+    data: dict[str, str] = field(default_factory=dict)
 
 
 class CommandLedger:

@@ -17,9 +17,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 
+from novamesh.agent import action_commands as ac
 from novamesh.agent import states
 from novamesh.agent.commands import Build, Command, Power, PowerKind, Sink, StateUpdate, Terminate
 from novamesh.agent.ledger import CommandLedger, Outcome
+from novamesh.agent.operations import ActionRunner
 from novamesh.agent.resources import HostReport, ResourceTracker
 from novamesh.agent.states import Event, PowerState, TaskState, VmState
 from novamesh.agent.virt.driver import Driver, supports
@@ -84,6 +86,9 @@ class ComputeManager:
         # Builds in progress; a terminate adds the uuid to _cancelled to stop one.
         self._building: set[str] = set()
         self._cancelled: set[str] = set()
+        self._actions = ActionRunner(driver, tracker, sink, self._lock)
+        # Data a finished action answers with, by id() of its command, until reported.
+        self._answers: dict[int, dict[str, str]] = {}
 
     async def start(self) -> None:
         await self.driver.init_host()
@@ -117,12 +122,14 @@ class ComputeManager:
             except Exception as exc:
                 LOG.exception("command %s failed unexpectedly", command_id)
                 error = DriverError(f"unexpected agent error: {exc}")
+            data = self._answers.pop(id(command), {})
             outcome = Outcome(
                 command_id=command_id,
                 instance_uuid=uuid,
                 ok=error is None,
                 error=str(error) if error else "",
                 retryable=bool(error and error.retryable),
+                data=data,
             )
             if error is not None:
                 span.set_status(Status(StatusCode.ERROR, outcome.error))
@@ -147,6 +154,18 @@ class ComputeManager:
                     command.uuid,
                     partial(self._power, host, command.uuid, command.kind),
                 )
+            case _:
+                return (
+                    self._actions.span_name(command),
+                    ac.instance_uuid(command),
+                    partial(self._action, host, command),
+                )
+
+    async def _action(self, host: str, command: ac.ActionCommand) -> DriverError | None:
+        result = await self._actions.run(host, command)
+        if result.data:
+            self._answers[id(command)] = result.data
+        return result.error
 
     # ---- build ----------------------------------------------------------------------------
 

@@ -135,6 +135,13 @@ class ResourceTracker:
         )
         return claim.host
 
+    def rekey(self, old: str, new: str) -> None:
+        """Hold a claim under another name: a move keeps the source's resources under the
+        migration's uuid while the instance claims its destination."""
+        claim = self._claims.pop(old, None)
+        if claim is not None:
+            self._claims[new] = Claim(new, claim.host, claim.vcpus, claim.memory_mb, claim.disk_gb)
+
     def instances(self, host: str) -> list[str]:
         return [c.uuid for c in self._claims.values() if c.host == host]
 

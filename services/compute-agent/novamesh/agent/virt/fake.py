@@ -2,14 +2,17 @@
 
 It is a product feature, not a test double: every host has a size from configuration, guests
 take `spawn_seconds` to boot, keep a power state, answer the power actions, pause and suspend,
-and get addresses on a simulated "private" network. Guests survive an agent restart when a state
-file is given (the simulated hypervisor keeps running while the agent is away).
+rescue, resize and cold migration between its hosts, password changes and crash dumps, keep a
+console log, and get addresses on a simulated "private" network. Guests survive an agent
+restart when a state file is given (the simulated hypervisor keeps running while the agent is
+away).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ipaddress
 import json
 import logging
@@ -71,6 +74,17 @@ class _Guest:
     memory_mb: int
     disk_gb: int
     interfaces: list[NetworkInterface] = field(default_factory=list)
+    flavor_name: str = ""
+    rescued: bool = False
+    # A digest only: the state file never holds a password.
+    admin_password_sha256: str = ""
+    crash_dumps: int = 0
+    console: list[str] = field(default_factory=list)
+
+    def log(self, line: str) -> None:
+        # Bounded like a real serial log ring buffer.
+        self.console.append(f"[{time.strftime('%Y-%m-%dT%H:%M:%S')}] {line}")
+        del self.console[:-200]
 
     def info(self) -> InstanceInfo:
         return InstanceInfo(
@@ -94,6 +108,10 @@ class FakeDriver:
         "operation.get-host-ip",
         "operation.get-host-uptime",
         "console.serial.log",
+        "operation.rescue",
+        "operation.resize",
+        "operation.set-admin-password",
+        "operation.trigger-crash-dump",
     }
 
     def __init__(self, settings: FakeSettings) -> None:
@@ -101,6 +119,8 @@ class FakeDriver:
             raise ValueError("the fake driver needs at least one host")
         self._settings = settings
         self._guests: dict[str, _Guest] = {}
+        # The source copy of each guest being resized or migrated, until confirm or revert.
+        self._held: dict[str, _Guest] = {}
         self._used_addresses: set[str] = set()
         self._address_cursor = 0
         self._started = time.monotonic()
@@ -128,6 +148,11 @@ class FakeDriver:
                 memory_mb=raw["memory_mb"],
                 disk_gb=raw["disk_gb"],
                 interfaces=[NetworkInterface(**i) for i in raw.get("interfaces", [])],
+                flavor_name=raw.get("flavor_name", ""),
+                rescued=raw.get("rescued", False),
+                admin_password_sha256=raw.get("admin_password_sha256", ""),
+                crash_dumps=raw.get("crash_dumps", 0),
+                console=raw.get("console", []),
             )
             # A guest caught mid-boot by the restart never finished booting.
             if guest.power_state == PowerState.NOSTATE:
@@ -178,22 +203,34 @@ class FakeDriver:
             vcpus=instance.vcpus,
             memory_mb=instance.memory_mb,
             disk_gb=instance.disk_gb,
+            flavor_name=instance.flavor_name,
         )
         self._guests[instance.uuid] = guest
         guest.interfaces = self._plug(instance)
+        guest.log(f"booting {instance.uuid} on {host}")
         if self._settings.spawn_seconds > 0:
             await asyncio.sleep(self._settings.spawn_seconds)
         if self._guests.get(instance.uuid) is not guest:
             raise InstanceNotFound(f"instance {instance.uuid} was deleted while it was spawning")
         guest.power_state = PowerState.RUNNING
+        guest.log("login: ")
         self._changed()
         return guest.interfaces
 
     async def destroy(self, host: str, uuid: str) -> None:
-        guest = self._guests.pop(uuid, None)
-        if guest is not None:
-            self._used_addresses.difference_update(i.address for i in guest.interfaces)
+        held = self._held.get(uuid)
+        if held is not None and held.host == host:
+            del self._held[uuid]
             self._changed()
+            return
+        guest = self._guests.get(uuid)
+        # While a move is under way only the named host's copy goes.
+        if guest is None or (held is not None and guest.host != host):
+            return
+        del self._guests[uuid]
+        if held is None:
+            self._used_addresses.difference_update(i.address for i in guest.interfaces)
+        self._changed()
 
     async def power_on(self, host: str, uuid: str) -> None:
         self._transition(
@@ -241,7 +278,108 @@ class FakeDriver:
 
     async def get_console_output(self, host: str, uuid: str) -> str:
         guest = self._guest(host, uuid)
-        return f"FAKE CONSOLE OUTPUT\n{guest.uuid} is {guest.power_state.name.lower()}\n"
+        lines = [*guest.console, f"{guest.uuid} is {guest.power_state.name.lower()}"]
+        return "\n".join(lines) + "\n"
+
+    async def rescue(self, host: str, uuid: str, image_id: str, admin_pass: str) -> None:
+        guest = self._transition(host, uuid, None, "rescue")
+        if guest.rescued:
+            raise InvalidInstanceState(f"instance {uuid} is already rescued")
+        guest.rescued = True
+        guest.power_state = PowerState.RUNNING
+        guest.log(f"rescue boot from image {image_id or '(the instance image)'}")
+        self._changed()
+
+    async def unrescue(self, host: str, uuid: str) -> None:
+        guest = self._transition(host, uuid, None, "unrescue")
+        if not guest.rescued:
+            raise InvalidInstanceState(f"instance {uuid} is not rescued")
+        guest.rescued = False
+        guest.power_state = PowerState.RUNNING
+        guest.log("normal boot after rescue")
+        self._changed()
+
+    async def set_admin_password(self, host: str, uuid: str, password: str) -> None:
+        guest = self._transition(host, uuid, {PowerState.RUNNING}, "set the password of")
+        guest.admin_password_sha256 = hashlib.sha256(password.encode()).hexdigest()
+        guest.log("admin password changed")
+        self._changed()
+
+    async def trigger_crash_dump(self, host: str, uuid: str) -> None:
+        guest = self._transition(host, uuid, {PowerState.RUNNING}, "crash-dump")
+        guest.crash_dumps += 1
+        guest.log("NMI received: dumping memory")
+        self._changed()
+
+    # ---- moves (resize, cold migration) between this driver's hosts --------------------
+
+    async def migrate_disk_and_power_off(self, host: str, uuid: str, dest_host: str) -> None:
+        guest = self._guest(host, uuid)
+        guest.power_state = PowerState.SHUTDOWN
+        guest.log(f"powered off to move to {dest_host}")
+        self._held[uuid] = self._guests.pop(uuid)
+        self._changed()
+
+    async def finish_migration(self, host: str, instance: InstanceSpec) -> None:
+        self._check_host(host)
+        held = self._held.get(instance.uuid)
+        guest = _Guest(
+            uuid=instance.uuid,
+            host=host,
+            power_state=PowerState.RUNNING,
+            vcpus=instance.vcpus,
+            memory_mb=instance.memory_mb,
+            disk_gb=instance.disk_gb,
+            flavor_name=instance.flavor_name,
+            interfaces=list(held.interfaces) if held else self._plug(instance),
+            console=list(held.console) if held else [],
+        )
+        guest.log(f"booted on {host} with flavor {instance.flavor_name or '?'}")
+        self._guests[instance.uuid] = guest
+        self._changed()
+
+    async def confirm_migration(self, host: str, uuid: str) -> None:
+        held = self._held.get(uuid)
+        if held is not None and held.host == host:
+            del self._held[uuid]
+            self._changed()
+
+    async def finish_revert_migration(self, host: str, instance: InstanceSpec) -> None:
+        self._check_host(host)
+        held = self._held.pop(instance.uuid, None)
+        current = self._guests.get(instance.uuid)
+        if current is not None and current.host != host:
+            del self._guests[instance.uuid]
+        if held is None or held.host != host:
+            # Nothing kept here (an agent restart lost it): boot it again from the spec.
+            await self.spawn(host, instance)
+            return
+        held.power_state = PowerState.RUNNING
+        held.log("resumed on the source after a revert")
+        self._guests[instance.uuid] = held
+        self._changed()
+
+    def guest_state(self, uuid: str) -> dict[str, object] | None:
+        """What the simulated hypervisor holds for a guest (for operators and tests)."""
+        guest = self._guests.get(uuid)
+        held = self._held.get(uuid)
+        if guest is None and held is None:
+            return None
+        state: dict[str, object] = {}
+        if guest is not None:
+            state.update(
+                host=guest.host,
+                power_state=int(guest.power_state),
+                vcpus=guest.vcpus,
+                memory_mb=guest.memory_mb,
+                flavor_name=guest.flavor_name,
+                rescued=guest.rescued,
+                admin_password_sha256=guest.admin_password_sha256,
+                crash_dumps=guest.crash_dumps,
+            )
+        if held is not None:
+            state["held_on"] = held.host
+        return state
 
     async def get_host_uptime(self, host: str) -> str:
         self._check_host(host)
@@ -332,6 +470,7 @@ class FakeDriver:
             for g in self._guests.values()
             if g.power_state != PowerState.NOSTATE
         ]
+        held = [{**asdict(g), "power_state": int(g.power_state)} for g in self._held.values()]
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"guests": guests}), encoding="utf-8")
+        tmp.write_text(json.dumps({"guests": guests, "held": held}), encoding="utf-8")
         os.replace(tmp, path)

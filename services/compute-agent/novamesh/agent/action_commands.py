@@ -1,0 +1,84 @@
+"""The server-action commands (moves, rescue, password, crash dump, console log), as plain types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from novamesh.agent.virt.model import InstanceSpec
+
+
+@dataclass(frozen=True)
+class MigrateOut:
+    uuid: str
+    dest_host: str
+    migration_uuid: str
+
+
+@dataclass(frozen=True)
+class FinishMigration:
+    instance: InstanceSpec
+    migration_uuid: str
+    power_on: bool
+
+
+@dataclass(frozen=True)
+class ConfirmMigration:
+    uuid: str
+    migration_uuid: str
+
+
+@dataclass(frozen=True)
+class RevertMigration:
+    instance: InstanceSpec
+    migration_uuid: str
+    # On the destination: only drop the new guest; on the source: restart the old one.
+    destroy_only: bool
+    power_on: bool
+
+
+@dataclass(frozen=True)
+class Rescue:
+    uuid: str
+    image_id: str
+    admin_pass: str
+
+
+@dataclass(frozen=True)
+class Unrescue:
+    uuid: str
+
+
+@dataclass(frozen=True)
+class SetAdminPassword:
+    uuid: str
+    password: str
+
+
+@dataclass(frozen=True)
+class TriggerCrashDump:
+    uuid: str
+
+
+@dataclass(frozen=True)
+class GetConsoleOutput:
+    uuid: str
+    length: int = 0
+
+
+ActionCommand = (
+    MigrateOut
+    | FinishMigration
+    | ConfirmMigration
+    | RevertMigration
+    | Rescue
+    | Unrescue
+    | SetAdminPassword
+    | TriggerCrashDump
+    | GetConsoleOutput
+)
+
+
+def instance_uuid(command: ActionCommand) -> str:
+    if isinstance(command, FinishMigration | RevertMigration):
+        return command.instance.uuid
+    return command.uuid
