@@ -198,3 +198,42 @@ class AggregateMetadata(Timestamps, Base):
     )
     key: Mapped[str] = mapped_column(String(255))
     value: Mapped[str] = mapped_column(String(255))
+
+
+class InstanceGroup(Timestamps, Base):
+    """A server group: its policy (one, as Nova has had since 2.64) and its member instances."""
+
+    __tablename__ = "instance_groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    policies: Mapped[list[InstanceGroupPolicy]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+    members: Mapped[list[InstanceGroupMember]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class InstanceGroupPolicy(Base):
+    __tablename__ = "instance_group_policy"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("instance_groups.id", ondelete="CASCADE"), index=True
+    )
+    # affinity, anti-affinity, soft-affinity or soft-anti-affinity.
+    policy: Mapped[str] = mapped_column(String(255))
+    # 2.64 rules, e.g. {"max_server_per_host": 2}.
+    rules: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class InstanceGroupMember(Timestamps, Base):
+    __tablename__ = "instance_group_member"
+    __table_args__ = (UniqueConstraint("group_id", "instance_uuid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("instance_groups.id", ondelete="CASCADE"), index=True
+    )
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)

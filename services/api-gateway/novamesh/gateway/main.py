@@ -20,6 +20,8 @@ from novamesh.compute.v1 import (
     api_images_pb2_grpc,
     api_keypairs_pb2,
     api_keypairs_pb2_grpc,
+    api_server_groups_pb2,
+    api_server_groups_pb2_grpc,
     api_servers_pb2,
     api_servers_pb2_grpc,
     api_versions_pb2,
@@ -29,10 +31,12 @@ from novamesh.compute.v1 import (
 )
 from novamesh.gateway.clients.router import GrpcRouter
 from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.rest import subresources
 from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.flavors import FlavorsRest
 from novamesh.gateway.rest.images import ImagesRest
 from novamesh.gateway.rest.keypairs import KeypairsRest
+from novamesh.gateway.rest.server_groups import ServerGroupsRest
 from novamesh.gateway.rest.servers import ServersRest
 from novamesh.gateway.rest.versions import VersionsRest
 from novamesh.gateway.typed.servers import ServersTyped
@@ -47,6 +51,8 @@ COMPUTE_SERVICES = [
     api_images_pb2.DESCRIPTOR.services_by_name["ImagesRestService"].full_name,
     api_keypairs_pb2.DESCRIPTOR.services_by_name["KeypairsRestService"].full_name,
     servers_pb2.DESCRIPTOR.services_by_name["ServersService"].full_name,
+    *subresources.SERVICE_NAMES,
+    api_server_groups_pb2.DESCRIPTOR.services_by_name["ServerGroupsRestService"].full_name,
 ]
 
 Registrar = Callable[[grpc.aio.Server], None]
@@ -60,6 +66,7 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     images = ImagesRest(rest, deps)
     keypairs = KeypairsRest(rest, deps)
     typed = ServersTyped(deps)
+    server_groups = ServerGroupsRest(rest, deps)
     return [
         lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
         lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
@@ -67,6 +74,10 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
         lambda s: api_images_pb2_grpc.add_ImagesRestServiceServicer_to_server(images, s),
         lambda s: api_keypairs_pb2_grpc.add_KeypairsRestServiceServicer_to_server(keypairs, s),
         lambda s: servers_pb2_grpc.add_ServersServiceServicer_to_server(typed, s),
+        *subresources.registrars(rest, deps),
+        lambda s: api_server_groups_pb2_grpc.add_ServerGroupsRestServiceServicer_to_server(
+            server_groups, s
+        ),
     ]
 
 

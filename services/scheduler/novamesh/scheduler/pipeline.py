@@ -127,6 +127,7 @@ class Scheduler:
             else:
                 hosts.append(state)
         hosts, skip_filters = self._restrict(hosts, spec, why)
+        self._locate_members(spec.instance_group)
         placed: list[Placed] = []
         try:
             for index, uuid in enumerate(instance_uuids):
@@ -154,6 +155,15 @@ class Scheduler:
                 await self.placement.release(done.instance_uuid)
             raise
         return placed
+
+    def _locate_members(self, group: InstanceGroup | None) -> None:
+        """The hosts of the group's existing members, from the host view (the API database
+        knows the members, not where they run); once per member, for max_server_per_host."""
+        if group is None or not group.members or group.hosts:
+            return
+        for state in self.hosts:
+            if not state.instances.isdisjoint(group.members):
+                group.hosts.extend([state.host] * len(state.instances & group.members))
 
     def _requested_node_uuid(self, spec: RequestSpec) -> str:
         dest = spec.requested_destination

@@ -27,6 +27,7 @@ from novamesh.gateway.api.errors import ApiError, BadRequest
 from novamesh.gateway.db import catalog, records
 from novamesh.gateway.domain import bdm, states
 from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.domain.server_groups import add_members, find_group
 from novamesh.scheduler.v1 import request_spec_pb2
 
 
@@ -228,6 +229,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
             raise BadRequest("Invalid key_name provided.")
         key_data = keypair.public_key
     networks = _requested_networks(req)
+    group = await _server_group(deps, req)
     count = req.max_count
     admin_pass = req.admin_pass or generate_password()
     reservation_id = "r-" + secrets.token_hex(4)
@@ -249,6 +251,8 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         num_instances=count,
         security_groups=req.security_groups or ["default"],
     )
+    if group is not None:
+        spec.instance_group.CopyFrom(group)
     if host or node:
         spec.requested_destination.host = host
         spec.requested_destination.node = node
@@ -261,6 +265,9 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     }
     for key, value in image_meta.properties.items():
         sysmeta[f"image_{key}"] = value
+    if group is not None:
+        # What GET /servers/{id} shows as server_groups from 2.71.
+        sysmeta["server_group"] = group.uuid
     instances = []
     for index in range(count):
         name = req.name if count == 1 else f"{req.name}-{index + 1}"
@@ -310,6 +317,8 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         for inst in instances
     ]
     await records.record_builds(deps.sessions, builds)
+    if group is not None:
+        await add_members(deps, group.uuid, [inst.uuid for inst in instances])
     passwords = {inst.uuid: admin_pass for inst in instances}
     try:
         await deps.router.build_instances(spec, instances, passwords, request_id)
@@ -343,6 +352,23 @@ def _bdm_message(device: bdm.BlockDevice) -> block_devices_pb2.BlockDeviceMappin
         delete_on_termination=device.delete_on_termination,
         image_id=device.uuid if device.source_type == "image" else "",
         tag=device.tag,
+    )
+
+
+async def _server_group(deps: Deps, req: BootRequest) -> request_spec_pb2.InstanceGroup | None:
+    """The group named by the `group` hint, with its current members, for the scheduler."""
+    wanted = req.scheduler_hints.get("group") or []
+    if not wanted:
+        return None
+    found = await find_group(deps, wanted[0])
+    if found is None:
+        raise BadRequest(f"Instance group {wanted[0]} could not be found.")
+    return request_spec_pb2.InstanceGroup(
+        uuid=found.uuid,
+        name=found.name,
+        policy=found.policy,
+        rules={k: str(v) for k, v in found.rules.items()},
+        members=found.members,
     )
 
 

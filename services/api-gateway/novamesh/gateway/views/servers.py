@@ -184,7 +184,9 @@ def detail(
     if ctx.v("2.63"):
         view["trusted_image_certificates"] = None
     if show and ctx.v("2.71"):
-        view["server_groups"] = list(server_groups or ())
+        # The server group a boot named, kept in the system metadata by the boot.
+        own_group = [g for g in [inst.system_metadata.get("server_group", "")] if g]
+        view["server_groups"] = list(server_groups if server_groups is not None else own_group)
     if ctx.v("2.96"):
         view["pinned_availability_zone"] = _nullable(
             inst.system_metadata.get("pinned_availability_zone", "")

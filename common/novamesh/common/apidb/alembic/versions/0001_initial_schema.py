@@ -99,6 +99,20 @@ def upgrade() -> None:
     with op.batch_alter_table('images', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_images_owner'), ['owner'], unique=False)
 
+    op.create_table('instance_groups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('user_id', sa.String(length=255), nullable=False),
+    sa.Column('project_id', sa.String(length=255), nullable=False),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_groups')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_instance_groups_uuid'))
+    )
+    with op.batch_alter_table('instance_groups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instance_groups_project_id'), ['project_id'], unique=False)
+
     op.create_table('key_pairs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -194,6 +208,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_image_members_image_id'), ['image_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_image_members_member'), ['member'], unique=False)
 
+    op.create_table('instance_group_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['group_id'], ['instance_groups.id'], name=op.f('fk_instance_group_member_group_id_instance_groups'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_group_member')),
+    sa.UniqueConstraint('group_id', 'instance_uuid', name=op.f('uq_instance_group_member_group_id_instance_uuid'))
+    )
+    with op.batch_alter_table('instance_group_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instance_group_member_group_id'), ['group_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_instance_group_member_instance_uuid'), ['instance_uuid'], unique=False)
+
+    op.create_table('instance_group_policy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('policy', sa.String(length=255), nullable=False),
+    sa.Column('rules', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['instance_groups.id'], name=op.f('fk_instance_group_policy_group_id_instance_groups'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_group_policy'))
+    )
+    with op.batch_alter_table('instance_group_policy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instance_group_policy_group_id'), ['group_id'], unique=False)
+
     op.create_table('instance_mappings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_uuid', sa.String(length=36), nullable=False),
@@ -221,6 +260,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_instance_mappings_cell_id'))
 
     op.drop_table('instance_mappings')
+    with op.batch_alter_table('instance_group_policy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instance_group_policy_group_id'))
+
+    op.drop_table('instance_group_policy')
+    with op.batch_alter_table('instance_group_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instance_group_member_instance_uuid'))
+        batch_op.drop_index(batch_op.f('ix_instance_group_member_group_id'))
+
+    op.drop_table('instance_group_member')
     with op.batch_alter_table('image_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_image_members_member'))
         batch_op.drop_index(batch_op.f('ix_image_members_image_id'))
@@ -242,6 +290,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_key_pairs_user_id'))
 
     op.drop_table('key_pairs')
+    with op.batch_alter_table('instance_groups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instance_groups_project_id'))
+
+    op.drop_table('instance_groups')
     with op.batch_alter_table('images', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_images_owner'))
 
