@@ -1,16 +1,18 @@
 """Run upstream placement's gabbi files against a fresh novamesh-placement behind real Envoy.
 
-    python tests/placement/gabbi_runner.py [file.yaml ...]
+    python -m tests.placement.gabbi_runner [--out DIR] [--check-baseline] [file.yaml ...]
 
 The files are read from PLACEMENT_GABBITS (default: ../shared/reference/placement/gabbits beside
-the repository); nothing is copied into the repo. Each file gets a fresh database. Files whose
-upstream fixture seeds providers straight into the database, or installs a special policy, are
-skipped with that reason until their topology is recreated through the API. Prints passed /
-failed / skipped per file and a closing `N passed, N failed, N skipped` line.
+the repository); nothing is copied into the repo. Each file gets a fresh placement and database,
+started with the policy its fixture asks for; fixtures that seed providers in upstream's
+database are recreated through the API first (tests/placement/fixtures.py). Writes a per-file
+table (report.md) and summary.json to --out (default .novamesh/gabbi); with --check-baseline,
+fails when a file passes fewer tests than gabbi_baseline.json records.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -22,15 +24,17 @@ import uuid
 from pathlib import Path
 
 import grpc
+import yaml
 from novamesh.common.edge import envoy, process
 
+from tests.placement import fixtures
 from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 GABBITS = Path(
     os.environ.get("PLACEMENT_GABBITS", REPO.parent / "shared/reference/placement/gabbits")
 )
-SUPPORTED_FIXTURES = {"APIFixture", "AllocationFixture"}
+BASELINE = Path(__file__).with_name("gabbi_baseline.json")
 PLACEMENT_SERVICES = ["novamesh.placement.v1.PlacementRestService"]
 
 
@@ -111,34 +115,45 @@ def fixture_env() -> dict[str, str]:
 
 
 def fixtures_of(path: Path) -> list[str]:
-    text = path.read_text()
-    m = re.search(r"^fixtures:\s*\n((?:\s+-\s*\S+\s*\n)+)", text, re.M)
-    return re.findall(r"-\s*(\S+)", m.group(1)) if m else []
+    doc = yaml.safe_load(path.read_text()) or {}
+    return [str(f) for f in doc.get("fixtures") or []]
 
 
-def skip_reason(path: Path) -> str | None:
-    unsupported = [f for f in fixtures_of(path) if f not in SUPPORTED_FIXTURES]
-    if unsupported:
-        return f"fixture {', '.join(unsupported)} not recreated through the API yet"
-    if "AllocationFixture" in fixtures_of(path):
-        return "fixture AllocationFixture not recreated through the API yet"
-    return None
+def plan(path: Path) -> tuple[list[fixtures.Fixture], str, str | None]:
+    """The fixtures of a file, the policy mode placement needs, and why not, if it can't run."""
+    names = fixtures_of(path)
+    unknown = [n for n in names if n not in fixtures.FIXTURES]
+    if unknown:
+        return [], "legacy", f"fixture {', '.join(unknown)} has no equivalent here"
+    chosen = [fixtures.FIXTURES[n] for n in names]
+    skips = [f.skip for f in chosen if f.skip]
+    modes = [f.policy for f in chosen if f.policy != "legacy"]
+    return chosen, modes[-1] if modes else "legacy", skips[0] if skips else None
 
 
-def wait_grpc(port: int, timeout: float = 20.0) -> None:
+def wait_grpc(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("placement exited at start")
         try:
             with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
                 grpc.channel_ready_future(ch).result(timeout=0.5)
                 return
         except grpc.FutureTimeoutError:
-            time.sleep(0.1)
+            time.sleep(0.05)
     raise RuntimeError("placement did not start")
 
 
+def count(text: str) -> tuple[int, int, int]:
+    passed = len(re.findall(r"^\.\.\. ✓ ", text, re.M))
+    failed = len(re.findall(r"^\.\.\. [✗E] ", text, re.M))
+    skipped = len(re.findall(r"^\.\.\. - ", text, re.M))
+    return passed, failed, skipped
+
+
 def run_file(path: Path, grpc_port: int, http_port: int, work: Path) -> dict[str, object]:
-    reason = skip_reason(path)
+    chosen, mode, reason = plan(path)
     if reason:
         return {"file": path.name, "skipped": True, "reason": reason}
     state = Path(tempfile.mkdtemp(dir=work))
@@ -148,6 +163,7 @@ def run_file(path: Path, grpc_port: int, http_port: int, work: Path) -> dict[str
         NOVAMESH__ENDPOINTS__PLACEMENT=f"127.0.0.1:{grpc_port}",
         NOVAMESH__TELEMETRY__ENABLED="false",
         NOVAMESH__LOG_LEVEL="WARNING",
+        NOVAMESH__PLACEMENT__POLICY=mode,
     )
     log = open(state / "placement.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
@@ -157,9 +173,15 @@ def run_file(path: Path, grpc_port: int, http_port: int, work: Path) -> dict[str
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_grpc(grpc_port)
+        wait_grpc(grpc_port, server)
         genv = dict(os.environ)
         genv.update(fixture_env())
+        api = fixtures.Api(f"http://127.0.0.1:{http_port}")
+        try:
+            for f in chosen:
+                f.build(api, genv)
+        finally:
+            api.close()
         out = subprocess.run(
             [
                 str(Path(sys.executable).parent / "gabbi-run"),
@@ -173,23 +195,59 @@ def run_file(path: Path, grpc_port: int, http_port: int, work: Path) -> dict[str
             timeout=300,
         )
         text = out.stdout + out.stderr
-        passed = len(re.findall(r"^\.\.\. ✓ ", text, re.M))
-        failed = len(re.findall(r"^\.\.\. [✗E] ", text, re.M))
-        skipped = len(re.findall(r"^\.\.\. - ", text, re.M))
+        passed, failed, skipped = count(text)
         (work / f"{path.stem}.out").write_text(text)
-        return {"file": path.name, "passed": passed, "failed": failed, "skipped_tests": skipped}
+        return {
+            "file": path.name,
+            "passed": passed,
+            "failed": failed,
+            "skipped_tests": skipped,
+            "policy": mode,
+        }
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
         log.close()
 
 
-def main(argv: list[str]) -> int:
-    files = [Path(a) for a in argv] or sorted(GABBITS.glob("*.yaml"))
-    work = Path(tempfile.mkdtemp(prefix="gabbi-"))
+def report(results: list[dict[str, object]]) -> str:
+    lines = [
+        "| file | passed | failed | skipped | note |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for r in results:
+        if r.get("skipped"):
+            lines.append(f"| {r['file']} | - | - | file | {r['reason']} |")
+        else:
+            note = f"policy {r['policy']}" if r.get("policy") != "legacy" else ""
+            lines.append(
+                f"| {r['file']} | {r['passed']} | {r['failed']} | {r['skipped_tests']} | {note} |"
+            )
+    ran = [r for r in results if not r.get("skipped")]
+    total_p = sum(int(str(r["passed"])) for r in ran)
+    total_f = sum(int(str(r["failed"])) for r in ran)
+    lines.append(
+        f"| **{len(results)} files** | **{total_p}** | **{total_f}** | "
+        f"**{len(results) - len(ran)} files** | |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def regressions(results: list[dict[str, object]], baseline: dict[str, int]) -> list[str]:
+    """Files that pass fewer tests than the committed baseline records."""
+    got = {str(r["file"]): int(str(r.get("passed", 0))) for r in results}
+    return [
+        f"{name}: {got.get(name, 0)} passed, baseline {want}"
+        for name, want in sorted(baseline.items())
+        if name in got and got[name] < want
+    ]
+
+
+def run(files: list[Path], work: Path) -> list[dict[str, object]]:
     grpc_port, http_port, admin_port = free_port(), free_port(), free_port()
     cfg = envoy.EdgeConfig(
         listeners=[
@@ -205,7 +263,16 @@ def main(argv: list[str]) -> int:
     results = []
     try:
         for f in files:
-            r = run_file(f, grpc_port, http_port, work)
+            try:
+                r = run_file(f, grpc_port, http_port, work)
+            except (RuntimeError, OSError) as exc:
+                r = {
+                    "file": f.name,
+                    "passed": 0,
+                    "failed": 1,
+                    "skipped_tests": 0,
+                    "error": str(exc),
+                }
             results.append(r)
             if r.get("skipped"):
                 print(f"{r['file']}: skipped ({r['reason']})", flush=True)
@@ -213,13 +280,33 @@ def main(argv: list[str]) -> int:
                 print(f"{r['file']}: {r['passed']} passed, {r['failed']} failed", flush=True)
     finally:
         proxy.stop()
-    ran = [r for r in results if not r.get("skipped")]
-    total_p = sum(int(str(r["passed"])) for r in ran)
-    total_f = sum(int(str(r["failed"])) for r in ran)
-    skipped = len(results) - len(ran)
-    (work / "summary.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=REPO / ".novamesh" / "gabbi")
+    parser.add_argument("--check-baseline", action="store_true")
+    parser.add_argument("--write-baseline", action="store_true")
+    parser.add_argument("files", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    files = args.files or sorted(GABBITS.glob("*.yaml"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="gabbi-", dir=args.out))
+    results = run(files, work)
+    table = report(results)
+    (args.out / "report.md").write_text(table)
+    (args.out / "summary.json").write_text(json.dumps(results, indent=1))
+    print(table)
     print(f"outputs in {work}")
-    print(f"gabbi: {total_p} passed, {total_f} failed, {skipped} skipped")
+    baseline_now = {str(r["file"]): int(str(r["passed"])) for r in results if "passed" in r}
+    if args.write_baseline:
+        BASELINE.write_text(json.dumps(baseline_now, indent=1, sort_keys=True) + "\n")
+    if args.check_baseline:
+        bad = regressions(results, json.loads(BASELINE.read_text()))
+        for line in bad:
+            print("REGRESSION", line)
+        return 1 if bad else 0
     return 0
 
 

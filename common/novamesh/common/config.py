@@ -202,6 +202,50 @@ class CellsConfig:
 
 
 @dataclass
+class PlacementConfig:
+    """The placement service."""
+
+    # Policy defaults, as upstream placement's: "legacy" (admin or service role; the deprecated
+    # rules still apply), "secure" (the new defaults: reshaper is service-only, usages are open
+    # to the project's readers) or "open" (every rule but admin_api allows any token).
+    policy: str = "legacy"
+
+
+@dataclass
+class LibvirtConfig:
+    """The libvirt driver (an agent with `driver = "libvirt"` runs one real host)."""
+
+    # "qemu" (TCG), "kvm" where the host has it, or "lxc" (containers).
+    virt_type: str = "qemu"
+    # Empty: "<virt_type>:///system" ("qemu:///system" for kvm).
+    connection_uri: str = ""
+    # The compute host's name; empty: the hypervisor's hostname.
+    host: str = ""
+    # Per-host state: instance directories, the image cache (_base), local volumes.
+    instances_path: str = "{state_dir}/libvirt"
+    # The libvirt network guests join; created (isolated) when it does not exist.
+    network_name: str = "novamesh"
+    network_bridge: str = "nmbr0"
+    # Seconds between power-state syncs (lifecycle events do the work; this catches misses).
+    sync_power_state_interval: float = 60.0
+    # Seconds a soft stop or soft reboot waits for the guest before forcing it.
+    clean_shutdown_timeout: float = 20.0
+    # Disk space kept for the host itself, out of what the instances path's filesystem has.
+    reserved_disk_gb: int = 0
+
+
+@dataclass
+class ActionsConfig:
+    """Server actions run by the router (resize, migrate ...)."""
+
+    # Seconds after which a resize or cold migration waiting for confirmation is confirmed
+    # automatically (Nova's resize_confirm_window); 0 never confirms on its own.
+    resize_confirm_window: int = 0
+    # How often the router looks for such moves.
+    periodic_interval: float = 10.0
+
+
+@dataclass
 class Config:
     state_dir: str = ".novamesh"
     log_level: str = "INFO"
@@ -215,6 +259,9 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     cells: CellsConfig = field(default_factory=CellsConfig)
+    actions: ActionsConfig = field(default_factory=ActionsConfig)
+    placement: PlacementConfig = field(default_factory=PlacementConfig)
+    libvirt: LibvirtConfig = field(default_factory=LibvirtConfig)
 
     def expand(self, value: str) -> str:
         """Substitute `{state_dir}` in a path or URL setting."""

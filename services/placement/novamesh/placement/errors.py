@@ -22,6 +22,7 @@ QUERYPARAM_MISSING_VALUE = "placement.query.missing_value"
 
 class Kind(enum.Enum):
     INVALID = 400
+    UNAUTHORIZED = 401
     FORBIDDEN = 403
     NOT_FOUND = 404
     METHOD_NOT_ALLOWED = 405

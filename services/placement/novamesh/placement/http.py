@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
-from novamesh.placement import errors
+from novamesh.placement import errors, policy
 from novamesh.placement.objects.store import Store
 
 # Oldest and newest supported microversions. Highlights: 1.10 allocation candidates,
@@ -75,8 +75,8 @@ class Request:
     content_type: str
     version: Version
     store: Store
-    roles: frozenset[str] = frozenset()
-    system_scope: bool = False
+    # None: no token at all (a 401 on any route with a policy).
+    credentials: policy.Credentials | None = None
 
     def qs(self, name: str) -> str | None:
         values = self.query.get(name)

@@ -7,6 +7,7 @@ import logging
 
 from novamesh.common import config as config_mod
 from novamesh.common import db, service
+from novamesh.placement import policy
 from novamesh.placement.db import MIGRATIONS
 from novamesh.placement.objects.store import Store
 from novamesh.placement.typed import PlacementServicer
@@ -30,7 +31,7 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
 
     store = await open_store(cfg.expand(cfg.database.placement_url), cfg.database.echo)
     typed = PlacementServicer(store)
-    rest_handler = rest.generic_handler(store)
+    rest_handler = rest.generic_handler(store, policy.parse_mode(cfg.placement.policy))
 
     async def on_stop() -> None:
         await store.engine.dispose()

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import grpc
 from google.api import httpbody_pb2
 from novamesh.common import context as ctx_mod
-from novamesh.placement import errors, http
+from novamesh.placement import errors, http, policy
 from novamesh.placement.handlers import (
     aggregate,
     allocation,
@@ -58,15 +58,15 @@ ROUTES: dict[str, Route] = {
     "GetResourceProvider": R(resource_provider.show, policy="resource_providers:show"),
     "UpdateResourceProvider": R(resource_provider.update, policy="resource_providers:update"),
     "DeleteResourceProvider": R(resource_provider.delete, policy="resource_providers:delete"),
-    "ListInventories": R(inventory.list_inventories, policy="inventories:list"),
-    "CreateInventory": R(inventory.create, policy="inventories:create"),
-    "ReplaceInventories": R(inventory.replace, policy="inventories:update"),
-    "DeleteInventories": R(inventory.delete_all, 5, "inventories:delete", 405),
-    "GetInventory": R(inventory.show, policy="inventories:show"),
-    "UpdateInventory": R(inventory.update, policy="inventories:update"),
-    "DeleteInventory": R(inventory.delete, policy="inventories:delete"),
-    "GetProviderAggregates": R(aggregate.show, 1, "aggregates:list"),
-    "UpdateProviderAggregates": R(aggregate.update, 1, "aggregates:update"),
+    "ListInventories": R(inventory.list_inventories, policy="resource_providers:inventories:list"),
+    "CreateInventory": R(inventory.create, policy="resource_providers:inventories:create"),
+    "ReplaceInventories": R(inventory.replace, policy="resource_providers:inventories:update"),
+    "DeleteInventories": R(inventory.delete_all, 5, "resource_providers:inventories:delete", 405),
+    "GetInventory": R(inventory.show, policy="resource_providers:inventories:show"),
+    "UpdateInventory": R(inventory.update, policy="resource_providers:inventories:update"),
+    "DeleteInventory": R(inventory.delete, policy="resource_providers:inventories:delete"),
+    "GetProviderAggregates": R(aggregate.show, 1, "resource_providers:aggregates:list"),
+    "UpdateProviderAggregates": R(aggregate.update, 1, "resource_providers:aggregates:update"),
     "GetProviderTraits": R(trait.provider_traits, 6, "resource_providers:traits:list"),
     "UpdateProviderTraits": R(trait.update_provider_traits, 6, "resource_providers:traits:update"),
     "DeleteProviderTraits": R(trait.delete_provider_traits, 6, "resource_providers:traits:delete"),
@@ -98,6 +98,9 @@ ROUTES: dict[str, Route] = {
 _EXPLANATION = {
     400: "The server could not comply with the request since it is either malformed or "
     "otherwise incorrect.",
+    401: "This server could not verify that you are authorized to access the document you "
+    "requested. Either you supplied the wrong credentials (e.g., bad password), or your browser "
+    "does not understand how to supply the credentials required.",
     403: "Access was denied to this resource.",
     404: "The resource could not be found.",
     405: "The method specified is not allowed for this resource.",
@@ -108,26 +111,35 @@ _EXPLANATION = {
 }
 _GRPC = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
     403: grpc.StatusCode.PERMISSION_DENIED,
     404: grpc.StatusCode.NOT_FOUND,
     409: grpc.StatusCode.ABORTED,
 }
 
 
-def _roles(md: dict[str, str]) -> frozenset[str]:
-    """noauth2 as upstream's functional tests use it: token 'admin' is an admin."""
-    roles = {r.strip().lower() for r in md.get("x-roles", "").split(",") if r.strip()}
-    if md.get("x-auth-token") == "admin":
-        roles.add("admin")
-    return frozenset(roles)
+def _credentials(md: dict[str, str]) -> policy.Credentials:
+    """noauth2 as upstream's functional tests use it: the token is `user[:project]`; roles come
+    from x-roles, else token 'admin' is an admin; a system-scoped token has no project."""
+    user, _, project = md["x-auth-token"].partition(":")
+    if "x-roles" in md:
+        roles = frozenset(r.strip().lower() for r in md["x-roles"].split(",") if r.strip())
+    else:
+        roles = frozenset(["admin"]) if user == "admin" else frozenset()
+    system = bool(md.get("openstack-system-scope"))
+    project_id = None if system else (md.get("x-project-id") or project or user)
+    return policy.Credentials(roles, project_id, system)
 
 
-def _authorize(route: Route, req: http.Request) -> None:
+def _authorize(route: Route, req: http.Request, mode: policy.Mode) -> None:
     if route.policy is None:
         return
-    if "admin" in req.roles or "service" in req.roles:
-        return
-    raise errors.forbidden(f"Policy does not allow placement:{route.policy} to be performed.")
+    if req.credentials is None:
+        raise errors.PlacementError(
+            errors.Kind.UNAUTHORIZED, "This server could not verify that you are authorized."
+        )
+    target = {"project_id": req.qs("project_id") or ""}
+    policy.authorize(mode, route.policy, req.credentials, target)
 
 
 def _check_accept(req: http.Request) -> None:
@@ -142,8 +154,9 @@ def _check_accept(req: http.Request) -> None:
 
 
 class RestAdapter:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, mode: policy.Mode = policy.Mode.LEGACY) -> None:
         self.store = store
+        self.mode = mode
 
     async def dispatch(
         self, name: str, request: api_pb.PlacementRestRequest, context: Any
@@ -178,8 +191,7 @@ class RestAdapter:
                 content_type=request.body.content_type,
                 version=version,
                 store=self.store,
-                roles=_roles(md),
-                system_scope=md.get("openstack-system-scope", "") == "all",
+                credentials=_credentials(md) if "x-auth-token" in md else None,
             )
             if not version.at_least(route.min_version):
                 raise errors.PlacementError(
@@ -189,7 +201,7 @@ class RestAdapter:
                     else f"The method {req.method} is not allowed for this resource.",
                 )
             _check_accept(req)
-            _authorize(route, req)
+            _authorize(route, req, self.mode)
             resp = await route.handler(req)
         except errors.PlacementError as exc:
             status = exc.kind.value
@@ -221,8 +233,8 @@ class RestAdapter:
         )
 
 
-def generic_handler(store: Store) -> grpc.GenericRpcHandler:  # type: ignore[type-arg]
-    adapter = RestAdapter(store)
+def generic_handler(store: Store, mode: policy.Mode = policy.Mode.LEGACY) -> grpc.GenericRpcHandler:  # type: ignore[type-arg]
+    adapter = RestAdapter(store, mode)
     handlers = {}
     for name in ROUTES:
 
