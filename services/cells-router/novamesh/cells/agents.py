@@ -4,6 +4,11 @@ An agent opens one stream for all its hosts. Commands go out with a fresh comman
 agent's idempotency key) and the caller waits for the matching CommandResult. An agent that
 reconnects replaces its old stream and gets the commands it had not answered again; commands
 pending on a stream that ends fail only if the agent does not come back within a grace period.
+
+Every command is also recorded in a durable command log (a Redis stream per host, with the
+routers' consumer group) until its result arrives, so a router that restarts recovers what
+it had sent and not yet heard back about, and sends it again when the host's agent attaches;
+the agent's ledger makes sure a command id runs at most once.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import asyncio
 import logging
 import time
 import uuid as uuidlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from novamesh.agent.v1 import agent_pb2
 from novamesh.common import telemetry
+from novamesh.common.redisstore import CommandLog
+from novamesh.common.redisstore.memory import MemoryCommandLog
 
 LOG = logging.getLogger(__name__)
 
@@ -26,6 +33,8 @@ class Outcome:
     error: str = ""
     # Whether another host could succeed.
     retryable: bool = False
+    # What the command answered besides success (e.g. {"output": ...} for a console log).
+    data: dict[str, str] = field(default_factory=dict)
 
 
 class AgentSession:
@@ -50,13 +59,82 @@ class _Pending:
 
 
 class AgentHub:
-    def __init__(self, heartbeat_interval: float, reconnect_grace: float = 30.0) -> None:
+    def __init__(
+        self,
+        heartbeat_interval: float,
+        reconnect_grace: float = 30.0,
+        log: CommandLog | None = None,
+    ) -> None:
         self._interval = heartbeat_interval
         self._grace = reconnect_grace
         self._by_host: dict[str, AgentSession] = {}
         self._pending: dict[str, _Pending] = {}
         self._seen: dict[str, float] = {}
         self._timers: set[asyncio.TimerHandle] = set()
+        self._log: CommandLog = log or MemoryCommandLog()
+        # Commands in the log: id -> the task recording it (its acknowledgement waits for it),
+        # None for a recovered one.
+        self._in_log: dict[str, asyncio.Task[None] | None] = {}
+        self._log_tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    async def recover(self) -> int:
+        """Take over the commands the log holds unacknowledged (a router restarted).
+
+        Nobody waits for their results any more, but the agents' state updates still move
+        their instances; each is sent again when its host's agent attaches, and acknowledged
+        when its result arrives (or dropped after the reconnect grace).
+        """
+        loop = asyncio.get_running_loop()
+        recovered: list[_Pending] = []
+        for host in await self._log.logs():
+            for command_id, payload in await self._log.recover(host):
+                if command_id in self._pending:
+                    continue
+                command = agent_pb2.AgentCommand.FromString(payload)
+                pending = _Pending(command, loop.create_future(), None)
+                self._pending[command_id] = pending
+                self._in_log[command_id] = None
+                recovered.append(pending)
+                session = self._by_host.get(host)
+                if session is not None and not session.closed:
+                    pending.session = session
+                    session.outbox.put_nowait(command)
+        if recovered:
+            LOG.info("recovered unacknowledged commands", extra={"fields": {"n": len(recovered)}})
+            handle = loop.call_later(self._grace, self._expire, recovered)
+            self._timers.add(handle)
+        return len(recovered)
+
+    def _record(self, command: agent_pb2.AgentCommand) -> None:
+        task = asyncio.create_task(
+            self._log.record(command.host, command.command_id, command.SerializeToString())
+        )
+        self._in_log[command.command_id] = task
+        self._log_tasks.add(task)
+        task.add_done_callback(self._log_tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    def _forget(self, command: agent_pb2.AgentCommand) -> None:
+        """Acknowledge a command in the log: its result came, or nobody will wait for it."""
+        if self._closing or command.command_id not in self._in_log:
+            return
+        recording = self._in_log.pop(command.command_id)
+
+        async def ack() -> None:
+            if recording is not None:
+                await asyncio.gather(recording, return_exceptions=True)
+            await self._log.done(command.host, command.command_id)
+
+        task = asyncio.create_task(ack())
+        self._log_tasks.add(task)
+        task.add_done_callback(self._log_tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    async def flush(self) -> None:
+        """Wait until every record and acknowledgement reached the log."""
+        while self._log_tasks:
+            await asyncio.gather(*list(self._log_tasks), return_exceptions=True)
 
     def attach(self, session: AgentSession) -> None:
         """Route the session's hosts to it and re-send what they have not answered yet.
@@ -104,6 +182,7 @@ class AgentHub:
     def _expire(self, orphans: list[_Pending]) -> None:
         for pending in orphans:
             if pending.session is None and not pending.future.done():
+                self._forget(pending.command)
                 pending.future.set_result(
                     Outcome(
                         False,
@@ -141,6 +220,7 @@ class AgentHub:
         command.command_id = command.command_id or str(uuidlib.uuid4())
         telemetry.inject(command.trace_context)
         self._pending[command.command_id] = _Pending(command, future, session)
+        self._record(command)
         session.outbox.put_nowait(command)
         return future
 
@@ -165,12 +245,14 @@ class AgentHub:
                 False, f"The compute agent of host {command.host} did not answer in time."
             )
         finally:
-            self._pending.pop(command.command_id, None)
+            if self._pending.pop(command.command_id, None) is not None:
+                self._forget(command)
 
     def abandon(self, instance_uuid: str, why: str) -> None:
         """Stop waiting for the commands of an instance that is gone (its delete finished)."""
         for pending in list(self._pending.values()):
             if _instance_uuid(pending.command) == instance_uuid and not pending.future.done():
+                self._forget(pending.command)
                 pending.future.set_result(Outcome(False, why, False))
 
     def resolve(self, result: agent_pb2.CommandResult) -> bool:
@@ -178,11 +260,16 @@ class AgentHub:
         if pending is None:
             LOG.info("result for an unknown command", extra={"fields": {"id": result.command_id}})
             return False
+        self._forget(pending.command)
         if not pending.future.done():
-            pending.future.set_result(Outcome(result.ok, result.error, result.retryable))
+            pending.future.set_result(
+                Outcome(result.ok, result.error, result.retryable, dict(result.data))
+            )
         return True
 
     def close(self) -> None:
+        # What is still unanswered stays in the log for the next router.
+        self._closing = True
         for timer in self._timers:
             timer.cancel()
         for session in {*self._by_host.values()}:
@@ -191,6 +278,11 @@ class AgentHub:
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_result(Outcome(False, "The router is stopping.", False))
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        LOG.warning("command log unavailable: %s", task.exception())
 
 
 def _instance_uuid(command: agent_pb2.AgentCommand) -> str:

@@ -22,6 +22,7 @@ from novamesh.cells.servicer import RouterServicer
 from novamesh.common import grpcutil
 from novamesh.common.config import Config
 from novamesh.common.db import create_async_engine, sessionmaker
+from novamesh.common.redisstore import Store, open_store
 from novamesh.placement.v1 import placement_pb2_grpc
 from novamesh.scheduler.v1 import scheduler_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,6 +35,7 @@ class RouterApp:
     core: Core
     servicer: RouterServicer
     host_states: HostStates
+    store: Store
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -43,11 +45,12 @@ class RouterApp:
         api = ApiStore(sessionmaker(api_engine))
         registry = CellRegistry(api.sessions, cfg.cells.cell)
         registry.serve(f"grpc://{cfg.endpoints.router}")
+        store = open_store(cfg.redis.url, consumer=f"router-{cfg.endpoints.router}")
         core = Core(
             registry=registry,
             api=api,
-            mappings=Mappings(api, make_cache(cfg.redis.url)),
-            hub=AgentHub(cfg.agent.heartbeat_interval),
+            mappings=Mappings(api, make_cache(store)),
+            hub=AgentHub(cfg.agent.heartbeat_interval, log=store.commands),
             heartbeat_interval=cfg.agent.heartbeat_interval,
             list_timeout=cfg.cells.list_timeout,
         )
@@ -65,7 +68,7 @@ class RouterApp:
         )
         servicer = RouterServicer(
             core,
-            Channel(core, host_states),
+            Channel(core, host_states, store.heartbeats),
             host_states,
             conductor,
             Lifecycle(core, host_states, placement),
@@ -73,21 +76,31 @@ class RouterApp:
             Edits(core),
         )
         return cls(
-            cfg, api_engine, core, servicer, host_states, [scheduler_channel, placement_channel]
+            cfg,
+            api_engine,
+            core,
+            servicer,
+            host_states,
+            store,
+            [scheduler_channel, placement_channel],
         )
 
     async def start(self) -> None:
         registry = self.core.registry
         await registry.refresh()
         registry.start(self.cfg.cells.refresh_interval)
+        await self.core.hub.recover()
         with contextlib.suppress(UnknownCell):
-            local = registry.local
-            self._tasks.append(asyncio.create_task(self.host_states.watch_liveness(local)))
+            _ = registry.local
+            # Agents of any cell may attach here, so watch every cell's hosts.
+            self._tasks.append(asyncio.create_task(self.host_states.watch_liveness(None)))
 
     async def stop(self) -> None:
         self.host_states.stopping.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.core.stop()
+        await self.core.hub.flush()
+        await self.store.close()
         await self.core.registry.close()
         for channel in self._channels:
             await channel.close(None)

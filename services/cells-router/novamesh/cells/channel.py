@@ -1,13 +1,16 @@
 """What the router does with each message an agent sends on its channel.
 
-Register maps the agent's hosts into this router's cell (services, compute nodes, host
-mappings); heartbeats keep the services up; resources refresh compute nodes; instance updates
-move instance rows and complete instance-action events; results resolve pending commands.
+Register maps the agent's hosts into its cell (the one it names, else this router's own):
+services, compute nodes, host mappings. Any message from an agent proves it alive (a beat in
+the shared heartbeat store, with a TTL of two heartbeat intervals); heartbeats also stamp the
+services' last_seen_up; resources refresh compute nodes; instance updates move instance rows
+and complete instance-action events; results resolve pending commands.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells import convert
@@ -16,9 +19,10 @@ from novamesh.cells.core import Core, NotFound
 from novamesh.cells.db import hosts as hosts_db
 from novamesh.cells.db import instances as inst_db
 from novamesh.cells.hoststates import HostStates
-from novamesh.cells.registry import Cell
+from novamesh.cells.registry import Cell, UnknownCell
 from novamesh.common import telemetry
 from novamesh.common.db import utcnow
+from novamesh.common.redisstore import Heartbeats
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,12 +31,29 @@ _TRACER = trace.get_tracer("novamesh.cells")
 
 
 class Channel:
-    def __init__(self, core: Core, host_states: HostStates) -> None:
+    def __init__(
+        self, core: Core, host_states: HostStates, heartbeats: Heartbeats | None = None
+    ) -> None:
         self._core = core
         self._host_states = host_states
+        self._heartbeats = heartbeats
+        # agent id -> when its hosts last beat in the shared store (monotonic clock).
+        self._beaten: dict[str, float] = {}
 
-    async def register(self, agent_id: str, reg: agent_pb2.Register) -> tuple[AgentSession, Cell]:
-        cell = self._core.registry.local
+    async def _cell(self, hint: str) -> Cell:
+        registry = self._core.registry
+        if not hint:
+            return registry.local
+        try:
+            return registry.find(hint)
+        except UnknownCell:
+            await registry.refresh()
+            return registry.find(hint)
+
+    async def register(
+        self, agent_id: str, reg: agent_pb2.Register, cell_hint: str = ""
+    ) -> tuple[AgentSession, Cell]:
+        cell = await self._cell(cell_hint)
         hosts = sorted({h.host for h in reg.hosts})
 
         async def work(session: AsyncSession) -> None:
@@ -59,6 +80,8 @@ class Channel:
         await self._core.in_cell(cell, mark)
         agent = AgentSession(agent_id, hosts)
         self._core.hub.attach(agent)
+        self._beaten.pop(agent_id, None)
+        await self._alive(agent)
         LOG.info(
             "agent registered",
             extra={"fields": {"agent_id": agent_id, "hosts": hosts, "cell": cell.label}},
@@ -71,6 +94,8 @@ class Channel:
         body = msg.WhichOneof("body")
         parent = telemetry.extract(msg.trace_context)
         with _TRACER.start_as_current_span(f"agent.{body}", context=parent):
+            self._core.hub.beat(agent)
+            await self._alive(agent)
             if body == "heartbeat":
                 await self._heartbeat(agent, cell)
             elif body == "resources":
@@ -81,6 +106,20 @@ class Channel:
                 self._core.hub.resolve(msg.result)
             elif body == "register":
                 LOG.warning("agent %s registered twice on one channel", agent.agent_id)
+
+    async def _alive(self, agent: AgentSession) -> None:
+        """Beat in the shared store, at most twice per heartbeat interval per agent."""
+        if self._heartbeats is None:
+            return
+        interval = self._core.heartbeat_interval
+        now = time.monotonic()
+        if now - self._beaten.get(agent.agent_id, -interval) < interval / 2:
+            return
+        self._beaten[agent.agent_id] = now
+        try:
+            await self._heartbeats.beat(agent.hosts, 2 * interval)
+        except Exception as exc:
+            LOG.warning("cannot record the heartbeat of %s: %s", agent.agent_id, exc)
 
     async def closed(self, agent: AgentSession, cell: Cell) -> None:
         for host in self._core.hub.detach(agent):

@@ -87,8 +87,11 @@ class HostStates:
         except Exception:
             LOG.exception("cannot publish the state of host %s", host)
 
-    async def watch_liveness(self, cell: Cell) -> None:
-        """Publish a host's state when it goes up or down (until `stopping` is set)."""
+    async def watch_liveness(self, cell: Cell | None) -> None:
+        """Publish a host's state when it goes up or down (until `stopping` is set).
+
+        `cell` None watches every cell but cell0.
+        """
         interval = max(self._core.heartbeat_interval / 2, 0.05)
         while True:
             try:
@@ -96,10 +99,12 @@ class HostStates:
                 return
             except TimeoutError:
                 pass
-            try:
-                await self._check(cell)
-            except Exception:
-                LOG.exception("liveness check failed")
+            cells = [cell] if cell else [c for c in self._core.registry.all() if not c.is_cell0]
+            for one in cells:
+                try:
+                    await self._check(one)
+                except Exception as exc:
+                    LOG.warning("liveness check of cell %s failed: %s", one.label, exc)
 
     async def _check(self, cell: Cell) -> None:
         async def work(session: AsyncSession) -> list[str]:

@@ -2,17 +2,20 @@
 
 Seed 004 asks for a cache in front of the two lookups every per-instance request makes. Only
 mappings that point at a cell are cached (a build request's mapping changes within seconds);
-moves and deletes invalidate. The cache is an interface so Redis can stand behind it; with
-no Redis configured it lives in the process.
+moves and deletes invalidate. With Redis configured every router replica shares one cache
+(and an invalidation reaches them all); without, each process keeps its own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from collections import OrderedDict
 from typing import Protocol
 
 from novamesh.cells.apistore import ApiStore, Mapping
+from novamesh.common.redisstore import KeyValue, Store
 
 
 class MappingCache(Protocol):
@@ -50,9 +53,49 @@ class InProcessCache:
         self._items.pop(instance_uuid, None)
 
 
-def make_cache(redis_url: str) -> MappingCache:
-    # A Redis-backed cache plugs in here; until then every router keeps its own.
-    return InProcessCache()
+class SharedCache:
+    """Mappings in the shared key-value store, each for `ttl` seconds."""
+
+    PREFIX = "novamesh:instance-mapping:"
+
+    def __init__(self, kv: KeyValue, ttl: float = 300.0) -> None:
+        self._kv = kv
+        self._ttl = ttl
+
+    async def get(self, instance_uuid: str) -> Mapping | None:
+        raw = await self._kv.get(self.PREFIX + instance_uuid)
+        if raw is None:
+            return None
+        d = json.loads(raw)
+        return Mapping(
+            instance_uuid=d["instance_uuid"],
+            cell_id=d["cell_id"],
+            project_id=d["project_id"],
+            user_id=d["user_id"],
+            queued_for_delete=d["queued_for_delete"],
+            created_at=dt.datetime.fromisoformat(d["created_at"]),
+        )
+
+    async def put(self, mapping: Mapping) -> None:
+        raw = json.dumps(
+            {
+                "instance_uuid": mapping.instance_uuid,
+                "cell_id": mapping.cell_id,
+                "project_id": mapping.project_id,
+                "user_id": mapping.user_id,
+                "queued_for_delete": mapping.queued_for_delete,
+                "created_at": mapping.created_at.isoformat(),
+            }
+        )
+        await self._kv.set(self.PREFIX + mapping.instance_uuid, raw.encode(), self._ttl)
+
+    async def invalidate(self, instance_uuid: str) -> None:
+        await self._kv.delete(self.PREFIX + instance_uuid)
+
+
+def make_cache(store: Store) -> MappingCache:
+    """Shared when the store outlives the process (Redis), else a local LRU (faster)."""
+    return SharedCache(store.kv) if store.durable else InProcessCache()
 
 
 class Mappings:

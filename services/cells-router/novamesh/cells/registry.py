@@ -128,6 +128,12 @@ class CellRegistry:
         except KeyError:
             raise UnknownCell(f"cell #{cell_id} is not mapped") from None
 
+    def find(self, name_or_uuid: str) -> Cell:
+        for cell in self._cells.values():
+            if name_or_uuid in (cell.uuid, cell.name):
+                return cell
+        raise UnknownCell(f"cell {name_or_uuid} is not mapped")
+
     @property
     def cell0(self) -> Cell:
         return self.get(CELL0_UUID)

@@ -185,7 +185,9 @@ class RouterServicer(router_pb2_grpc.CellsRouterServiceServicer):
                 grpc.StatusCode.INVALID_ARGUMENT, "the first message on a channel must be Register"
             )
         try:
-            agent, cell = await self._channel.register(first.agent_id, first.register)
+            agent, cell = await self._channel.register(
+                first.agent_id, first.register, _metadata(context, "x-novamesh-cell")
+            )
         except UnknownCell as exc:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
             raise
@@ -226,3 +228,10 @@ class RouterServicer(router_pb2_grpc.CellsRouterServiceServicer):
             LOG.exception("agent channel failed")
         finally:
             agent.close()
+
+
+def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str:
+    for k, v in context.invocation_metadata() or ():
+        if k == key:
+            return v if isinstance(v, str) else v.decode()
+    return ""

@@ -123,9 +123,11 @@ class FakeAgent:
     host could succeed), "fail" (fails for good), "hang" (never answers a build).
     """
 
-    def __init__(self, target: str, hosts: list[str], agent_id: str = "") -> None:
+    def __init__(self, target: str, hosts: list[str], agent_id: str = "", cell: str = "") -> None:
         self.target = target
         self.hosts = hosts
+        # The cell the agent says it belongs to (empty: the router's own).
+        self.cell = cell
         self.agent_id = agent_id or "agent-" + "-".join(hosts)
         self.behaviour: dict[str, str] = {h: "ok" for h in hosts}
         self.commands: list[agent_pb2.AgentCommand] = []
@@ -159,7 +161,8 @@ class FakeAgent:
             version="test",
         )
         await self._outbox.put(agent_pb2.AgentMessage(agent_id=self.agent_id, register=register))
-        call = stub.Connect(self._messages())
+        metadata = (("x-novamesh-cell", self.cell),) if self.cell else None
+        call = stub.Connect(self._messages(), metadata=metadata)
         self._task = asyncio.create_task(self._commands(call))
         await asyncio.wait_for(self.registered.wait(), 10)
 
@@ -258,8 +261,8 @@ class Mesh:
     _channel: grpc.aio.Channel
     _agents: list[FakeAgent] = field(default_factory=list)
 
-    async def agent(self, hosts: list[str]) -> FakeAgent:
-        agent = FakeAgent(self.target, hosts)
+    async def agent(self, hosts: list[str], cell: str = "") -> FakeAgent:
+        agent = FakeAgent(self.target, hosts, cell=cell)
         await agent.start()
         self._agents.append(agent)
         return agent
@@ -342,9 +345,13 @@ class Mesh:
 
 
 async def start_mesh(
-    state_dir: Path, cell_names: tuple[str, ...] = ("cell1",), heartbeat: float = 5.0
+    state_dir: Path,
+    cell_names: tuple[str, ...] = ("cell1",),
+    heartbeat: float = 5.0,
+    redis_url: str = "",
 ) -> Mesh:
     cfg = Config(state_dir=str(state_dir))
+    cfg.redis.url = redis_url
     cfg.telemetry.enabled = False
     cfg.agent.heartbeat_interval = heartbeat
     cfg.cells.cell = cell_names[0]
