@@ -54,6 +54,7 @@ class Agent:
             self.driver.name,
             self.version,
             ac.heartbeat_interval,
+            cell=cfg.cells.cell,
         )
         self.manager = ComputeManager(self.driver, self.tracker, self.ledger, self.channel)
         self.placement = PlacementReporter(cfg.endpoints.placement, self.manager.host_reports)

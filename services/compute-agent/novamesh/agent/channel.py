@@ -110,8 +110,11 @@ class RouterChannel:
         version: str,
         heartbeat_interval: float,
         max_backoff: float = MAX_BACKOFF,
+        cell: str = "",
     ) -> None:
         self.agent_id = agent_id
+        # The cell this agent's hosts belong to (name or uuid); empty: the router's own.
+        self._cell = cell
         self._target = target
         self._driver_name = driver_name
         self._version = version
@@ -195,7 +198,9 @@ class RouterChannel:
     async def _session(self, manager: ComputeManager) -> None:
         assert self._channel is not None
         stub = router_pb2_grpc.CellsRouterServiceStub(self._channel)
-        call = stub.Connect()  # type: ignore[call-arg]  # written with call.write()
+        metadata = (("x-novamesh-cell", self._cell),) if self._cell else None
+        # written with call.write()
+        call = stub.Connect(metadata=metadata)  # type: ignore[call-arg]
         helpers: list[asyncio.Task[None]] = []
         stopped = asyncio.ensure_future(self._stopping.wait())
         try:
