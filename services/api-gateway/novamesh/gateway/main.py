@@ -31,6 +31,7 @@ from novamesh.compute.v1 import (
 )
 from novamesh.gateway.clients.router import GrpcRouter
 from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.rest import catalog, subresources
 from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.flavors import FlavorsRest
 from novamesh.gateway.rest.images import ImagesRest
@@ -50,6 +51,8 @@ COMPUTE_SERVICES = [
     api_images_pb2.DESCRIPTOR.services_by_name["ImagesRestService"].full_name,
     api_keypairs_pb2.DESCRIPTOR.services_by_name["KeypairsRestService"].full_name,
     servers_pb2.DESCRIPTOR.services_by_name["ServersService"].full_name,
+    *subresources.SERVICE_NAMES,
+    *catalog.SERVICE_NAMES,
     api_server_groups_pb2.DESCRIPTOR.services_by_name["ServerGroupsRestService"].full_name,
 ]
 
@@ -72,6 +75,8 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
         lambda s: api_images_pb2_grpc.add_ImagesRestServiceServicer_to_server(images, s),
         lambda s: api_keypairs_pb2_grpc.add_KeypairsRestServiceServicer_to_server(keypairs, s),
         lambda s: servers_pb2_grpc.add_ServersServiceServicer_to_server(typed, s),
+        *subresources.registrars(rest, deps),
+        *catalog.registrars(rest, deps),
         lambda s: api_server_groups_pb2_grpc.add_ServerGroupsRestServiceServicer_to_server(
             server_groups, s
         ),

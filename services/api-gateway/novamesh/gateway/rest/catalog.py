@@ -1,0 +1,27 @@
+"""The catalog REST faces (flavor extra specs and access; more join as they land),
+registered together so the gateway's main names them in one line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from novamesh.compute.v1 import api_flavor_extras_pb2, api_flavor_extras_pb2_grpc
+from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.rest.call import Rest
+from novamesh.gateway.rest.flavor_extras import FlavorExtrasRest
+
+Registrar = Callable[[grpc.aio.Server], None]
+
+SERVICE_NAMES = [
+    api_flavor_extras_pb2.DESCRIPTOR.services_by_name["FlavorExtrasRestService"].full_name,
+]
+
+
+def registrars(rest: Rest, deps: Deps) -> list[Registrar]:
+    extras = FlavorExtrasRest(rest, deps)
+    return [
+        lambda s: api_flavor_extras_pb2_grpc.add_FlavorExtrasRestServiceServicer_to_server(
+            extras, s
+        ),
+    ]
