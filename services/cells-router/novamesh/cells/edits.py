@@ -26,6 +26,7 @@ EDITABLE: dict[str, str | None] = {
     "locked_reason": "locked_reason",
     "metadata": None,
     "tags": None,
+    "system_metadata": None,
 }
 
 
@@ -69,6 +70,8 @@ class Edits:
                     models.InstanceMetadata(instance_uuid=req.uuid, key=k, value=v)
                     for k, v in new.metadata.items()
                 )
+            if "system_metadata" in req.update_mask:
+                await _merge_system_metadata(session, req.uuid, dict(new.system_metadata))
             if "tags" in req.update_mask:
                 gone = delete(models.Tag).where(models.Tag.instance_uuid == req.uuid)
                 await session.execute(gone)
@@ -96,6 +99,11 @@ class Edits:
             if name == "metadata":
                 inst.metadata.clear()
                 inst.metadata.update(req.instance.metadata)
+            elif name == "system_metadata":
+                inst.system_metadata.update(req.instance.system_metadata)
+                for key, value in req.instance.system_metadata.items():
+                    if not value:
+                        del inst.system_metadata[key]
             elif name == "tags":
                 del inst.tags[:]
                 inst.tags.extend(req.instance.tags)
@@ -105,3 +113,12 @@ class Edits:
         if not await self._core.api.update_build(req.uuid, inst.SerializeToString(), tags):
             return None
         return convert.pending_instance(inst.SerializeToString(), tags, pending.created_at)
+
+
+async def _merge_system_metadata(session: AsyncSession, uuid: str, items: dict[str, str]) -> None:
+    """Set the given keys; an empty value removes its key (e.g. clearing a guest password)."""
+    table = models.InstanceSystemMetadata
+    await session.execute(
+        delete(table).where(table.instance_uuid == uuid, table.key.in_(list(items)))
+    )
+    session.add_all(table(instance_uuid=uuid, key=k, value=v) for k, v in items.items() if v)

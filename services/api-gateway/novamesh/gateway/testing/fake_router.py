@@ -163,6 +163,15 @@ class FakeRouter(router_pb2_grpc.CellsRouterServiceServicer):
         for name in request.update_mask:
             if name == "system_metadata":
                 inst.system_metadata.update(request.instance.system_metadata)
+                for key, value in request.instance.system_metadata.items():
+                    if not value:
+                        del inst.system_metadata[key]
+            elif name == "metadata":
+                inst.metadata.clear()
+                inst.metadata.update(request.instance.metadata)
+            elif name == "tags":
+                inst.ClearField("tags")
+                inst.tags.extend(request.instance.tags)
             else:
                 setattr(inst, name, getattr(request.instance, name))
         inst.updated_at.CopyFrom(_now())

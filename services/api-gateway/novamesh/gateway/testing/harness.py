@@ -94,6 +94,7 @@ class Gateway:
         *,
         path: str = "",
         id: str = "",
+        sub_id: str = "",
         body: Any = None,
         raw: bytes | None = None,
         version: str | None = None,
@@ -108,7 +109,7 @@ class Gateway:
         if token is not None:
             md.append(("x-auth-token", token))
         md += list((headers or {}).items())
-        request = rest_pb2.RestRequest(id=id)
+        request = rest_pb2.RestRequest(id=id, sub_id=sub_id)
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         if data is not None:
             request.body.CopyFrom(httpbody_pb2.HttpBody(content_type="application/json", data=data))
