@@ -1,0 +1,11 @@
+# The API contract suite: upstream Nova's api-samples templates replayed against a mesh of its
+# own through Envoy. `make contract` prints passed / failed / not applicable per API directory
+# and writes contract-report.json (+ .md); `make contract-baseline` records the pass count CI
+# holds the line on (tests/contract/baseline.json).
+.PHONY: contract contract-baseline
+
+contract: $(STAMP)
+	$(PY) -m tests.contract.runner --out contract-report.json --failures
+
+contract-baseline: $(STAMP)
+	$(PY) -m tests.contract.runner --out contract-report.json --baseline tests/contract/baseline.json

@@ -1,0 +1,455 @@
+"""Replays every template of the reference against a live mesh through Envoy.
+
+`python -m tests.contract.runner --out contract-report.json` starts a mesh of its own (free
+ports, a temporary state directory), runs every case, writes the JSON report and a markdown
+table beside it, and stops the mesh. `run(mesh)` does the same against a running mesh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.contract import routes as routes_mod
+from tests.contract.cases import Case, discover, find_template, nearest_template, templates_root
+from tests.contract.matcher import Matcher, NoMatch, parse_template, render_request
+from tests.contract.routes import NotApplicable, Route
+from tests.contract.subs import PATTERNS, PROJECT, USER, relax, request_values
+from tests.support.mesh import Mesh, start_mesh
+
+WAIT_SECONDS = 15.0
+# Request values whose response counterpart must be the same literal (not just a pattern).
+_ECHOED = (
+    "access_ip_v4", "access_ip_v6", "name", "description", "hostname", "keypair_name",
+    "flavor_id", "flavorid", "flavor_name", "tag", "tag1", "tag2", "value", "value1",
+    "value2", "key_name", "image_id",
+)  # fmt: skip
+
+
+@dataclass
+class Result:
+    key: str
+    directory: str
+    version: str
+    case: str
+    outcome: str  # passed | failed | not_applicable | unmapped
+    reason: str = ""
+
+
+class SetupFailed(Exception):
+    pass
+
+
+@dataclass
+class Group:
+    """One API directory at one microversion: the resources its cases share."""
+
+    runner: Runner
+    directory: str
+    version: str
+    known: dict[str, str] = field(default_factory=dict)
+    owned: set[str] = field(default_factory=set)
+    shared_server: str = ""
+
+    def server(self, fresh: bool) -> str:
+        if fresh or not self.shared_server:
+            server_id = self.runner.boot(self.version, self.known)
+            self.owned.add(server_id)
+            if fresh:
+                return server_id
+            self.shared_server = server_id
+        return self.shared_server
+
+
+class Runner:
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self.root = templates_root()
+        self.base = mesh.compute_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base, timeout=20)
+        self.counter = 0
+        self.image_id = self._image()
+        self.boot_fallbacks: list[str] = []
+        self._upstream_flavor()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _upstream_flavor(self) -> None:
+        """Flavor 6 of upstream's samples (m1.tiny with an extra spec), if not there yet."""
+        if self.call("GET", "/flavors/6", "2.1").status_code == 200:
+            return
+        body = {"flavor": {"name": "m1.tiny.specs", "ram": 512, "vcpus": 1, "disk": 1, "id": "6"}}
+        self.call("POST", "/flavors", "2.1", body)
+        specs = {"extra_specs": {"hw:numa_nodes": "1"}}
+        self.call("POST", "/flavors/6/os-extra_specs", "2.1", specs)
+
+    def _image(self) -> str:
+        images = httpx.get(f"{self.mesh.image_url}/v2/images", timeout=20).json()["images"]
+        return str(next(i["id"] for i in images if i["status"] == "active"))
+
+    def unique(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}-{self.counter}"
+
+    def call(
+        self, method: str, path: str, version: str, body: Any = None, caller: str = "admin"
+    ) -> httpx.Response:
+        token = f"{USER}:{PROJECT}" if caller == "admin" else f"fake:{PROJECT}"
+        url = path[1:] if path.startswith("^") else "/v2.1" + path
+        headers = {"X-OpenStack-Nova-API-Version": version, "X-Auth-Token": token}
+        content = None
+        if body is not None:
+            content = body if isinstance(body, str) else json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        return self.http.request(method, url, content=content, headers=headers)
+
+    def wait(self, server_id: str, statuses: str) -> None:
+        wanted = set(statuses.split("|"))
+        deadline = time.monotonic() + WAIT_SECONDS
+        status = ""
+        while time.monotonic() < deadline:
+            resp = self.call("GET", f"/servers/{server_id}", "2.1")
+            status = resp.json().get("server", {}).get("status", "") if resp.is_success else ""
+            if status in wanted:
+                return
+            if status == "ERROR":
+                break
+            time.sleep(0.05)
+        raise SetupFailed(f"server {server_id} is {status or 'gone'}, wanted {statuses}")
+
+    def boot(self, version: str, known: dict[str, str]) -> str:
+        """A server made from the servers create template of (at most) this version."""
+        tpl = nearest_template(self.root, "servers", version, "server-create-req")
+        body: Any = None
+        values = request_values(
+            {"host": self.base, "image_id": self.image_id, "uuid": self.image_id, **known}
+        )
+        if tpl is not None:
+            try:
+                body = json.loads(render_request(tpl.read_text(), values))
+            except (KeyError, ValueError):
+                body = None
+        resp = self.call("POST", "/servers", version, body) if body is not None else None
+        if resp is None or resp.status_code != 202:
+            # The template's own body may use what this cloud refuses (personality, a
+            # trusted-certs backend ...): a plain server then, so the other cases still run.
+            plain = {
+                "server": {
+                    "name": "new-server-test",
+                    "imageRef": self.image_id,
+                    "flavorRef": "1",
+                    "metadata": {"My Server Name": "Apache1"},
+                }
+            }
+            self.boot_fallbacks.append(
+                f"v{version}: {resp.status_code if resp else '-'} {resp.text[:300] if resp else ''}"
+            )
+            resp = self.call("POST", "/servers", "2.1", plain)
+        if resp.status_code != 202:
+            raise SetupFailed(f"POST /servers answered {resp.status_code}: {resp.text[:200]}")
+        server_id = str(resp.json()["server"]["id"])
+        self.wait(server_id, "ACTIVE")
+        return server_id
+
+    # -- one case ------------------------------------------------------------------------
+
+    def _request_template(self, case: Case, route: Route) -> Path | None:
+        if route.request:
+            return find_template(self.root, case.directory, case.version, route.request)
+        return case.request
+
+    def prepare(self, group: Group, case: Case, route: Route) -> dict[str, str]:
+        known = dict(group.known)
+        now = dt.datetime.now(dt.UTC)
+        known["past"] = (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        known["future"] = (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        known["project"] = PROJECT
+        known["image"] = self.image_id
+        known["host"] = self.base
+        template = case.response.read_text() if case.response else ""
+        known["page"] = "?limit=1" if "_links" in template else ""
+        request_path = self._request_template(case, route)
+        request_text = request_path.read_text() if request_path else ""
+        if "%(key_name)s" in request_text:
+            name = self.unique("keypair")
+            self._ok(self.call("POST", "/os-keypairs", "2.1", {"keypair": {"name": name}}))
+            known["key_name"] = name
+        if "%(sg_uuid)s" in request_text:
+            body = {"server_group": {"name": "test", "policies": ["affinity"]}}
+            resp = self._ok(self.call("POST", "/os-server-groups", "2.1", body))
+            known["sg_uuid"] = resp.json()["server_group"]["id"]
+        path = route.path
+        if "{server}" in path or path.startswith("/servers/"):
+            known["server"] = group.server(route.fresh_server)
+            known["server_id"] = known["server"]
+        if "{flavor}" in path:
+            known["flavor"] = self._flavor(known)
+        if "{keypair}" in path:
+            name = self.unique("keypair")
+            self._ok(self.call("POST", "/os-keypairs", "2.1", {"keypair": {"name": name}}))
+            known["keypair"] = known["keypair_name"] = name
+        if "{group}" in path:
+            body = {"server_group": {"name": "test", "policies": ["anti-affinity"]}}
+            resp = self._ok(self.call("POST", "/os-server-groups", "2.1", body))
+            known["group"] = resp.json()["server_group"]["id"]
+        if "{aggregate}" in path:
+            body = {"aggregate": {"name": self.unique("name"), "availability_zone": "london"}}
+            resp = self._ok(self.call("POST", "/os-aggregates", "2.1", body))
+            known["aggregate"] = str(resp.json()["aggregate"]["id"])
+        for method, before_path, body, wait in route.before:
+            self._ok(self.call(method, before_path.format(**known), group.version, body))
+            if wait:
+                self.wait(known["server"], wait)
+        if "{action}" in path:
+            resp = self._ok(
+                self.call("GET", f"/servers/{known['server']}/os-instance-actions", "2.1")
+            )
+            known["action"] = resp.json()["instanceActions"][0]["request_id"]
+        if "{port}" in path:
+            resp = self._ok(self.call("GET", f"/servers/{known['server']}/os-interface", "2.1"))
+            known["port"] = resp.json()["interfaceAttachments"][0]["port_id"]
+        return known
+
+    def _flavor(self, known: dict[str, str]) -> str:
+        flavor_id = self.unique("contract-flavor")
+        body = {"flavor": {"name": flavor_id, "ram": 1024, "vcpus": 2, "disk": 10, "id": flavor_id}}
+        self._ok(self.call("POST", "/flavors", "2.1", body))
+        return flavor_id
+
+    @staticmethod
+    def _ok(resp: httpx.Response) -> httpx.Response:
+        if resp.status_code >= 400:
+            raise SetupFailed(
+                f"{resp.request.method} {resp.request.url.path} answered "
+                f"{resp.status_code}: {resp.text[:200]}"
+            )
+        return resp
+
+    def run_case(self, group: Group, case: Case, route: Route) -> Result:
+        def result(outcome: str, reason: str = "") -> Result:
+            return Result(case.key, case.directory, case.version, case.name, outcome, reason)
+
+        try:
+            known = self.prepare(group, case, route)
+        except (SetupFailed, httpx.HTTPError, KeyError, IndexError) as exc:
+            return result("failed", f"setup: {exc}")
+        values = request_values(
+            {
+                "image_id": self.image_id,
+                "uuid": self.image_id,
+                "flavor_id": self.unique("contract-flavor"),
+                "flavorid": known.get("flavor", "1"),
+                "flavor_name": self.unique("flavor"),
+                "keypair_name": known.get("keypair_name", self.unique("keypair")),
+                "name": known.get("name", "new-server-test"),
+                "type": "HARD",
+                "id": "2",
+                **{k: v for k, v in known.items() if not k.startswith(("past", "future"))},
+            }
+        )
+        request_tpl = self._request_template(case, route)
+        body: str | None = None
+        if request_tpl is not None:
+            try:
+                body = render_request(request_tpl.read_text(), values)
+            except KeyError as exc:
+                return result("failed", f"request template: {exc}")
+        try:
+            path = route.path.format(**known)
+        except KeyError as exc:
+            return result("failed", f"no value for {exc} in {route.path}")
+        try:
+            resp = self.call(route.method, path, case.version, body, route.caller)
+        except httpx.HTTPError as exc:
+            return result("failed", f"{route.method} {path}: {exc}")
+        expected_status = route.status
+        if resp.status_code != expected_status:
+            return result(
+                "failed",
+                f"{route.method} {path}: status {resp.status_code} (wanted {expected_status}): "
+                f"{resp.text[:300]}",
+            )
+        for item in _ids(resp):
+            group.owned.add(item)
+        if route.settle and "server" in known:
+            try:
+                self.wait(known["server"], route.settle)
+            except SetupFailed as exc:
+                return result("failed", f"after the call: {exc}")
+        if case.response is None:
+            return result("passed")
+        return self._compare(case, resp, values, group, result)
+
+    def _compare(self, case: Case, resp: httpx.Response, values: dict[str, str], group: Group,
+                 result: Any) -> Result:  # fmt: skip
+        try:
+            expected = parse_template(case.response.read_text()) if case.response else None
+        except ValueError as exc:
+            return result("failed", f"unreadable template: {exc}")  # type: ignore[no-any-return]
+        try:
+            actual = resp.json() if resp.content else None
+        except ValueError:
+            return result("failed", f"not JSON: {resp.text[:200]}")  # type: ignore[no-any-return]
+        subs = dict(PATTERNS)
+        subs.update({k: re.escape(values[k]) for k in _ECHOED if k in values})
+        subs["compute_endpoint"] = re.escape(self.base)
+        subs["versioned_compute_endpoint"] = re.escape(self.base + "/v2.1")
+        subs["host"] = r"[\w.:/-]+"
+        actual = _only_owned(expected, actual, group.owned)
+        try:
+            Matcher(subs, relax).compare(expected, actual)
+        except NoMatch as exc:
+            return result("failed", str(exc)[:400])  # type: ignore[no-any-return]
+        return result("passed")  # type: ignore[no-any-return]
+
+    # -- all cases -----------------------------------------------------------------------
+
+    def run(self, cases: list[Case]) -> list[Result]:
+        results: list[Result] = []
+        for (directory, version), items in groupby(cases, key=lambda c: (c.directory, c.version)):
+            group = Group(self, directory, version)
+            for case in items:
+                route = routes_mod.route_for(directory, version, case.name)
+                if route is None:
+                    results.append(
+                        Result(case.key, directory, version, case.name, "unmapped",
+                               "no route in tests/contract/routes.py yet")
+                    )  # fmt: skip
+                elif isinstance(route, NotApplicable):
+                    results.append(
+                        Result(case.key, directory, version, case.name, "not_applicable",
+                               route.reason)
+                    )  # fmt: skip
+                else:
+                    results.append(self.run_case(group, case, route))
+        return results
+
+
+def _ids(resp: httpx.Response) -> Iterator[str]:
+    try:
+        data = resp.json()
+    except ValueError:
+        return
+    if isinstance(data, dict):
+        for value in data.values():
+            if isinstance(value, dict) and "id" in value:
+                yield str(value["id"])
+
+
+def _only_owned(expected: Any, actual: Any, owned: set[str]) -> Any:
+    """Top-level collections list what every case made; keep this case's and the template's.
+
+    The mesh is shared by all cases (upstream runs each sample against an empty cloud), so a
+    collection holds other cases' resources too. Items whose id is neither one this case's
+    group created nor a literal id the template names are dropped before matching.
+    """
+    if not (isinstance(expected, dict) and isinstance(actual, dict)):
+        return actual
+    out = dict(actual)
+    for key, items in actual.items():
+        tpl = expected.get(key)
+        if not (isinstance(items, list) and isinstance(tpl, list)) or len(items) <= len(tpl):
+            continue
+        literal = {
+            str(t.get("id")) for t in tpl if isinstance(t, dict) and "%(" not in str(t.get("id"))
+        }
+        out[key] = [
+            i for i in items
+            if not isinstance(i, dict) or str(i.get("id")) in owned or str(i.get("id")) in literal
+        ]  # fmt: skip
+    return out
+
+
+def summarize(results: list[Result]) -> dict[str, Any]:
+    per_dir: dict[str, dict[str, Any]] = {}
+    for r in results:
+        entry = per_dir.setdefault(
+            r.directory,
+            {"passed": 0, "failed": 0, "not_applicable": 0, "unmapped": 0, "reasons": []},
+        )
+        entry[r.outcome] += 1
+        if r.outcome == "not_applicable" and r.reason not in entry["reasons"]:
+            entry["reasons"].append(r.reason)
+    totals = {k: sum(1 for r in results if r.outcome == k) for k in
+              ("passed", "failed", "not_applicable", "unmapped")}  # fmt: skip
+    return {
+        "totals": totals,
+        "directories": per_dir,
+        "cases": [r.__dict__ for r in results],
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "| API directory | passed | failed | not applicable | unmapped | why not applicable |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, d in sorted(report["directories"].items()):
+        lines.append(
+            f"| {name} | {d['passed']} | {d['failed']} | {d['not_applicable']} | "
+            f"{d['unmapped']} | {'; '.join(d['reasons'])} |"
+        )
+    t = report["totals"]
+    lines.append(
+        f"| **total** | {t['passed']} | {t['failed']} | {t['not_applicable']} | {t['unmapped']} | |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def run(mesh: Mesh) -> dict[str, Any]:
+    runner = Runner(mesh)
+    try:
+        report = summarize(runner.run(discover(runner.root)))
+        report["fixture_fallbacks"] = runner.boot_fallbacks
+        return report
+    finally:
+        runner.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="contract-report.json")
+    parser.add_argument("--failures", action="store_true", help="print every failed case")
+    parser.add_argument("--baseline", help="write the passing cases to this baseline file")
+    args = parser.parse_args()
+    state = Path(tempfile.mkdtemp(prefix="novamesh-contract-"))
+    started = time.monotonic()
+    mesh = start_mesh(state / "state")
+    try:
+        report = run(mesh)
+    finally:
+        mesh.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    report["seconds"] = round(time.monotonic() - started, 1)
+    out = Path(args.out)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    out.with_suffix(".md").write_text(table)
+    print(table)
+    if args.failures:
+        for case in report["cases"]:
+            if case["outcome"] == "failed":
+                print(f"FAILED {case['key']}: {case['reason']}")
+    if args.baseline:
+        passed = sorted(c["key"] for c in report["cases"] if c["outcome"] == "passed")
+        baseline = {"passed": len(passed), "passed_cases": passed}
+        Path(args.baseline).write_text(json.dumps(baseline, indent=1) + "\n")
+        print(f"baseline: {len(passed)} passing cases in {args.baseline}")
+    print(f"report: {out} ({report['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()
