@@ -118,8 +118,9 @@ class SchedulerConfig:
     host_subset_size: int = 1
     # Shuffle hosts whose weights tie for best (spreads identical hosts across replicas).
     shuffle_best_same_weighed_hosts: bool = False
-    # How often the aggregates (and their metadata) are re-read from the API database.
-    aggregate_refresh_interval: float = 30.0
+    # How often the aggregates (and their metadata) are re-read from the API database and
+    # mirrored into placement: how long an os-aggregates change takes to affect scheduling.
+    aggregate_refresh_interval: float = 2.0
     # Placement pre-filters (need the aggregates mirrored in placement): ask only for hosts of
     # the requested zone's aggregates / of the aggregates a project is isolated to.
     query_placement_for_availability_zone: bool = False

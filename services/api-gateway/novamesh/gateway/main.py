@@ -14,6 +14,8 @@ from novamesh.common import db, service
 from novamesh.common.apidb import MIGRATIONS
 from novamesh.common.config import Config
 from novamesh.compute.v1 import (
+    api_aggregates_pb2,
+    api_aggregates_pb2_grpc,
     api_flavors_pb2,
     api_flavors_pb2_grpc,
     api_images_pb2,
@@ -32,6 +34,7 @@ from novamesh.compute.v1 import (
 from novamesh.gateway.clients.router import GrpcRouter
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest import catalog, subresources
+from novamesh.gateway.rest.aggregates import AggregatesRest, AvailabilityZonesRest
 from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.flavors import FlavorsRest
 from novamesh.gateway.rest.images import ImagesRest
@@ -54,6 +57,8 @@ COMPUTE_SERVICES = [
     *subresources.SERVICE_NAMES,
     *catalog.SERVICE_NAMES,
     api_server_groups_pb2.DESCRIPTOR.services_by_name["ServerGroupsRestService"].full_name,
+    api_aggregates_pb2.DESCRIPTOR.services_by_name["AggregatesRestService"].full_name,
+    api_aggregates_pb2.DESCRIPTOR.services_by_name["AvailabilityZonesRestService"].full_name,
 ]
 
 Registrar = Callable[[grpc.aio.Server], None]
@@ -68,6 +73,8 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     keypairs = KeypairsRest(rest, deps)
     typed = ServersTyped(deps)
     server_groups = ServerGroupsRest(rest, deps)
+    aggregates = AggregatesRest(rest, deps)
+    zones = AvailabilityZonesRest(rest, deps)
     return [
         lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
         lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
@@ -79,6 +86,12 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
         *catalog.registrars(rest, deps),
         lambda s: api_server_groups_pb2_grpc.add_ServerGroupsRestServiceServicer_to_server(
             server_groups, s
+        ),
+        lambda s: api_aggregates_pb2_grpc.add_AggregatesRestServiceServicer_to_server(
+            aggregates, s
+        ),
+        lambda s: api_aggregates_pb2_grpc.add_AvailabilityZonesRestServiceServicer_to_server(
+            zones, s
         ),
     ]
 

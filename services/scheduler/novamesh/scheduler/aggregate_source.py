@@ -1,13 +1,15 @@
 """Aggregates from the API database, re-read periodically into the host-state view.
 
 Aggregates change rarely and only through the API, so a cached copy refreshed every
-`aggregate_refresh_interval` seconds keeps database reads off the scheduling path.
+`aggregate_refresh_interval` seconds (2 by default: an API change reaches scheduling about that
+fast) keeps database reads off the scheduling path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from novamesh.common.apidb import models
 from novamesh.scheduler.aggregates import Aggregate
@@ -25,11 +27,14 @@ class AggregateSource:
         factory: async_sessionmaker[AsyncSession],
         store: HostStateStore,
         interval: float,
+        on_refresh: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._factory = factory
         self._store = store
         self._interval = interval
         self.loaded = asyncio.Event()
+        # Runs after every refresh (the placement mirror); its failures do not stop refreshing.
+        self._on_refresh = on_refresh
 
     async def load(self) -> list[Aggregate]:
         async with self._factory() as session:
@@ -55,4 +60,10 @@ class AggregateSource:
             except SQLAlchemyError as exc:
                 # No API database yet (or it is down): filters see no aggregates meanwhile.
                 LOG.warning("cannot read aggregates: %s", exc.__class__.__name__)
+            else:
+                if self._on_refresh is not None:
+                    try:
+                        await self._on_refresh()
+                    except Exception:
+                        LOG.exception("after-refresh hook failed")
             await asyncio.sleep(self._interval)

@@ -110,3 +110,37 @@ class GrpcPlacement:
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND:
                 raise PlacementUnavailable(f"placement: {exc.code().name}") from exc
+
+
+class GrpcProviderAggregates:
+    """A provider's aggregates over the typed API (for the aggregate mirror)."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = pb_grpc.PlacementServiceStub(channel)
+
+    async def get(self, provider_uuid: str) -> tuple[int, set[str]] | None:
+        try:
+            rp = await self._stub.GetProvider(
+                pb.GetProviderRequest(uuid=provider_uuid), timeout=TIMEOUT
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise PlacementUnavailable(f"placement: {exc.code().name}") from exc
+        return rp.generation, set(rp.aggregates)
+
+    async def put(self, provider_uuid: str, generation: int, aggregates: set[str]) -> bool:
+        try:
+            await self._stub.SetProviderAggregates(
+                pb.SetProviderAggregatesRequest(
+                    provider_uuid=provider_uuid,
+                    generation=generation,
+                    aggregates=sorted(aggregates),
+                ),
+                timeout=TIMEOUT,
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in _CONFLICT:
+                return False
+            raise PlacementUnavailable(f"placement: {exc.code().name}") from exc
+        return True

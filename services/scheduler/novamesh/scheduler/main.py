@@ -8,8 +8,9 @@ import gc
 
 from novamesh.common import config as config_mod
 from novamesh.common import db, grpcutil, service
+from novamesh.scheduler.aggregate_mirror import AggregateMirror
 from novamesh.scheduler.aggregate_source import AggregateSource
-from novamesh.scheduler.grpc_placement import GrpcPlacement
+from novamesh.scheduler.grpc_placement import GrpcPlacement, GrpcProviderAggregates
 from novamesh.scheduler.host_feed import HostFeed
 from novamesh.scheduler.host_state import HostStateStore
 from novamesh.scheduler.pipeline import Scheduler
@@ -30,8 +31,12 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
     )
     servicer = SchedulerServicer(scheduler)
     api_engine = db.create_async_engine(cfg.expand(cfg.database.api_url))
+    mirror = AggregateMirror(store, GrpcProviderAggregates(placement_channel))
     aggregates = AggregateSource(
-        db.sessionmaker(api_engine), store, cfg.scheduler.aggregate_refresh_interval
+        db.sessionmaker(api_engine),
+        store,
+        cfg.scheduler.aggregate_refresh_interval,
+        on_refresh=mirror.sync,
     )
     tasks: list[asyncio.Task[None]] = []
 
