@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 import grpc
+from novamesh.cells.actions_servicer import ActionsServicer, attach_actions
 from novamesh.cells.agents import AgentHub
 from novamesh.cells.apistore import ApiStore
 from novamesh.cells.channel import Channel
@@ -19,6 +20,8 @@ from novamesh.cells.mappings import Mappings, make_cache
 from novamesh.cells.reader import Reader
 from novamesh.cells.registry import CellRegistry, UnknownCell
 from novamesh.cells.servicer import RouterServicer
+from novamesh.cells.services import Services
+from novamesh.cells.services_servicer import ServicesServicer
 from novamesh.common import grpcutil
 from novamesh.common.config import Config
 from novamesh.common.db import create_async_engine, sessionmaker
@@ -36,8 +39,11 @@ class RouterApp:
     servicer: RouterServicer
     host_states: HostStates
     store: Store
+    services: ServicesServicer
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # CellsActionsService (resize, migrate, console log, migration and action records).
+    actions: ActionsServicer | None = None
 
     @classmethod
     def create(cls, cfg: Config, build_timeout: float = 600.0) -> RouterApp:
@@ -66,24 +72,29 @@ class RouterApp:
             cfg.scheduler.max_attempts,
             build_timeout,
         )
+        lifecycle = Lifecycle(core, host_states, placement)
+        actions = attach_actions(lifecycle, core, host_states, scheduler_channel, placement)
         servicer = RouterServicer(
             core,
             Channel(core, host_states, store.heartbeats),
             host_states,
             conductor,
-            Lifecycle(core, host_states, placement),
+            lifecycle,
             Reader(core),
             Edits(core),
         )
-        return cls(
+        app = cls(
             cfg,
             api_engine,
             core,
             servicer,
             host_states,
             store,
+            ServicesServicer(Services(core, store.heartbeats)),
             [scheduler_channel, placement_channel],
         )
+        app.actions = actions
+        return app
 
     async def start(self) -> None:
         registry = self.core.registry
@@ -94,6 +105,12 @@ class RouterApp:
             _ = registry.local
             # Agents of any cell may attach here, so watch every cell's hosts.
             self._tasks.append(asyncio.create_task(self.host_states.watch_liveness(None)))
+        if self.actions is not None and self.cfg.actions.resize_confirm_window > 0:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.actions.auto_confirm(self.cfg.actions, self.host_states.stopping)
+                )
+            )
 
     async def stop(self) -> None:
         self.host_states.stopping.set()

@@ -14,7 +14,10 @@ from novamesh.agent.v1 import agent_pb2
 from novamesh.cells import convert
 from novamesh.cells.core import Conflict, Core, NotFound
 from novamesh.cells.db import instances as inst_db
+from novamesh.cells.guest_actions import ACTIONS as GUEST_ACTIONS
+from novamesh.cells.guest_actions import GuestActions
 from novamesh.cells.hoststates import HostStates
+from novamesh.cells.moves import Moves
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import router_pb2
 from novamesh.common import context
@@ -49,6 +52,9 @@ class Lifecycle:
         self._host_states = host_states
         self._placement = placement
         self._timeout = command_timeout
+        # The other server actions (set by the app; None in setups that only boot and delete).
+        self.moves: Moves | None = None
+        self.guest: GuestActions | None = None
 
     # ---- delete ------------------------------------------------------------------------
 
@@ -132,6 +138,8 @@ class Lifecycle:
 
         await self._core.in_cell(cell, work)
         await self._release(uuid)
+        if self.moves is not None:
+            await self._core.quietly(self.moves.forget(cell, uuid), f"ending the move of {uuid}")
         await self._core.api.queue_for_delete(uuid)
         await self._core.mappings.invalidate(uuid)
         self._core.hub.abandon(uuid, "The instance was deleted.")
@@ -151,6 +159,12 @@ class Lifecycle:
     # ---- actions -----------------------------------------------------------------------
 
     async def action(self, req: router_pb2.InstanceActionRequest) -> router_pb2.Instance:
+        if self.moves is not None and req.action in ("confirmResize", "revertResize"):
+            if req.action == "confirmResize":
+                return await self.moves.confirm(req)
+            return await self.moves.revert(req)
+        if self.guest is not None and req.action in GUEST_ACTIONS:
+            return await self.guest.action(req)
         _, cell = await self._core.locate(req.uuid)
         if cell is None:
             raise Conflict(

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from novamesh.cells.app import RouterApp
-from novamesh.cells.v1 import router_pb2, router_pb2_grpc
+from novamesh.cells.v1 import (
+    actions_pb2,
+    actions_pb2_grpc,
+    router_pb2,
+    router_pb2_grpc,
+    services_pb2,
+    services_pb2_grpc,
+)
 from novamesh.common import service
 from novamesh.common.config import Config
 from novamesh.common.service import ServiceSpec
@@ -11,14 +18,26 @@ from novamesh.common.service import ServiceSpec
 
 async def build(cfg: Config) -> ServiceSpec:
     app = RouterApp.create(cfg)
+    actions = app.actions
+    assert actions is not None
     return ServiceSpec(
         listen=cfg.endpoints.router,
         registrars=[
             lambda server: router_pb2_grpc.add_CellsRouterServiceServicer_to_server(
                 app.servicer, server
-            )
+            ),
+            lambda server: services_pb2_grpc.add_CellsServicesServiceServicer_to_server(
+                app.services, server
+            ),
+            lambda server: actions_pb2_grpc.add_CellsActionsServiceServicer_to_server(
+                actions, server
+            ),
         ],
-        service_names=[router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name],
+        service_names=[
+            router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name,
+            services_pb2.DESCRIPTOR.services_by_name["CellsServicesService"].full_name,
+            actions_pb2.DESCRIPTOR.services_by_name["CellsActionsService"].full_name,
+        ],
         on_start=app.start,
         on_stop=app.stop,
     )

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells.app import RouterApp
-from novamesh.cells.v1 import router_pb2, router_pb2_grpc
+from novamesh.cells.v1 import router_pb2, router_pb2_grpc, services_pb2, services_pb2_grpc
 from novamesh.common import grpcutil
 from novamesh.common.apidb.models import BuildRequest, InstanceMapping, RequestSpec
 from novamesh.common.config import Config
@@ -57,6 +57,17 @@ class FakePlacement(placement_pb2_grpc.PlacementServiceServicer):
             await context.abort(grpc.StatusCode.ABORTED, "not enough capacity")
         self.claim(request.consumer_uuid, providers)
         return placement_pb2.ClaimAllocationsResponse(consumer_generation=1)
+
+    async def GetAllocations(
+        self, request: placement_pb2.GetAllocationsRequest, context: Any
+    ) -> placement_pb2.ConsumerAllocations:
+        held = self.allocations.get(request.consumer_uuid)
+        if held is None:
+            return placement_pb2.ConsumerAllocations(consumer_generation=-1)
+        one = placement_pb2.ProviderAllocation(resources={"VCPU": 1, "MEMORY_MB": 512})
+        return placement_pb2.ConsumerAllocations(
+            allocations={rp: one for rp in held}, consumer_generation=1
+        )
 
     async def DeleteAllocations(
         self, request: placement_pb2.DeleteAllocationsRequest, context: Any
@@ -254,6 +265,7 @@ class Mesh:
     app: RouterApp
     router: router_pb2_grpc.CellsRouterServiceAsyncStub
     target: str
+    services: services_pb2_grpc.CellsServicesServiceAsyncStub
     scheduler: FakeScheduler
     placement: FakePlacement
     cells: dict[str, str]
@@ -385,8 +397,14 @@ async def start_mesh(
     app = RouterApp.create(cfg, build_timeout=10.0)
     server, port, _ = grpcutil.create_server(
         "127.0.0.1:0",
-        [lambda s: router_pb2_grpc.add_CellsRouterServiceServicer_to_server(app.servicer, s)],
-        [router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name],
+        [
+            lambda s: router_pb2_grpc.add_CellsRouterServiceServicer_to_server(app.servicer, s),
+            lambda s: services_pb2_grpc.add_CellsServicesServiceServicer_to_server(app.services, s),
+        ],
+        [
+            router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name,
+            services_pb2.DESCRIPTOR.services_by_name["CellsServicesService"].full_name,
+        ],
     )
     await app.start()
     await server.start()
@@ -398,6 +416,7 @@ async def start_mesh(
         app=app,
         router=router_pb2_grpc.CellsRouterServiceStub(channel),  # type: ignore[arg-type]
         target=target,
+        services=services_pb2_grpc.CellsServicesServiceStub(channel),  # type: ignore[arg-type]
         scheduler=scheduler,
         placement=placement,
         cells=cells,

@@ -268,7 +268,7 @@ class ComputeNode(Timestamps, Base):
 
 
 class Migration(Timestamps, Base):
-    """Resize and migration records (the table only, for now)."""
+    """Resize and migration records: one per move, with the flavors on either side."""
 
     __tablename__ = "migrations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -281,6 +281,12 @@ class Migration(Timestamps, Base):
     dest_host: Mapped[str | None] = mapped_column(String(255))
     old_flavor_id: Mapped[str | None] = mapped_column(String(255))
     new_flavor_id: Mapped[str | None] = mapped_column(String(255))
+    # The whole flavors (Nova keeps them in instance_extra.old_flavor/new_flavor): a revert
+    # restores the old one, and the agents need both.
+    old_flavor: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    new_flavor: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The vm_state to return to on confirm or revert (active or stopped).
+    old_vm_state: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str | None] = mapped_column(String(255))
     migration_type: Mapped[str | None] = mapped_column(String(32))
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
