@@ -4,7 +4,7 @@ of several cells on one router."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,16 @@ from novamesh.cells.agents import AgentHub, AgentSession
 from novamesh.cells.mappings import SharedCache
 from novamesh.cells.testing import Mesh, start_mesh
 from novamesh.common.redisstore import open_store
+
+from tests.support import redis
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not redis.available():
+        pytest.fail("redis-server is not installed: run tools/install-test-deps.sh")
+    with redis.running(Path(tmp_path_factory.mktemp("redis"))) as server:
+        yield server.url
 
 
 def _build(uuid: str) -> agent_pb2.AgentCommand:

@@ -26,12 +26,15 @@ from novamesh.compute.v1 import (
     api_server_groups_pb2_grpc,
     api_servers_pb2,
     api_servers_pb2_grpc,
+    api_services_pb2,
+    api_services_pb2_grpc,
     api_versions_pb2,
     api_versions_pb2_grpc,
     servers_pb2,
     servers_pb2_grpc,
 )
 from novamesh.gateway.clients.router import GrpcRouter
+from novamesh.gateway.clients.services import ServicesClient
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest import catalog, subresources
 from novamesh.gateway.rest.aggregates import AggregatesRest, AvailabilityZonesRest
@@ -41,6 +44,7 @@ from novamesh.gateway.rest.images import ImagesRest
 from novamesh.gateway.rest.keypairs import KeypairsRest
 from novamesh.gateway.rest.server_groups import ServerGroupsRest
 from novamesh.gateway.rest.servers import ServersRest
+from novamesh.gateway.rest.services import ServicesRest
 from novamesh.gateway.rest.versions import VersionsRest
 from novamesh.gateway.typed.servers import ServersTyped
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,6 +57,7 @@ COMPUTE_SERVICES = [
     api_flavors_pb2.DESCRIPTOR.services_by_name["FlavorsRestService"].full_name,
     api_images_pb2.DESCRIPTOR.services_by_name["ImagesRestService"].full_name,
     api_keypairs_pb2.DESCRIPTOR.services_by_name["KeypairsRestService"].full_name,
+    api_services_pb2.DESCRIPTOR.services_by_name["ServicesRestService"].full_name,
     servers_pb2.DESCRIPTOR.services_by_name["ServersService"].full_name,
     *subresources.SERVICE_NAMES,
     *catalog.SERVICE_NAMES,
@@ -71,6 +76,7 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     flavors = FlavorsRest(rest, deps)
     images = ImagesRest(rest, deps)
     keypairs = KeypairsRest(rest, deps)
+    os_services = ServicesRest(rest, ServicesClient(deps.cfg.endpoints.router))
     typed = ServersTyped(deps)
     server_groups = ServerGroupsRest(rest, deps)
     aggregates = AggregatesRest(rest, deps)
@@ -81,6 +87,7 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
         lambda s: api_flavors_pb2_grpc.add_FlavorsRestServiceServicer_to_server(flavors, s),
         lambda s: api_images_pb2_grpc.add_ImagesRestServiceServicer_to_server(images, s),
         lambda s: api_keypairs_pb2_grpc.add_KeypairsRestServiceServicer_to_server(keypairs, s),
+        lambda s: api_services_pb2_grpc.add_ServicesRestServiceServicer_to_server(os_services, s),
         lambda s: servers_pb2_grpc.add_ServersServiceServicer_to_server(typed, s),
         *subresources.registrars(rest, deps),
         *catalog.registrars(rest, deps),

@@ -107,3 +107,39 @@ async def service(session: AsyncSession, host: str) -> models.Service | None:
             models.Service.deleted.is_(False),
         )
     )
+
+
+async def services(
+    session: AsyncSession, binary: str = "", host: str = ""
+) -> list[tuple[models.Service, str | None]]:
+    """Live services with the availability zone their compute node reports."""
+    zone = (
+        select(models.ComputeNode.availability_zone)
+        .where(
+            models.ComputeNode.host == models.Service.host,
+            models.ComputeNode.deleted.is_(False),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(models.Service, zone)
+        .where(models.Service.deleted.is_(False))
+        .order_by(models.Service.id)
+    )
+    if binary:
+        query = query.where(models.Service.binary == binary)
+    if host:
+        query = query.where(models.Service.host == host)
+    return [(row[0], row[1]) for row in await session.execute(query)]
+
+
+async def retire_service(session: AsyncSession, svc: models.Service) -> None:
+    """Soft-delete a service and its host's compute nodes."""
+    now = utcnow()
+    svc.deleted, svc.deleted_at = True, now
+    await session.execute(
+        update(models.ComputeNode)
+        .where(models.ComputeNode.host == svc.host, models.ComputeNode.deleted.is_(False))
+        .values(deleted=True, deleted_at=now)
+    )
