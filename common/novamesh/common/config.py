@@ -160,6 +160,31 @@ class ApiConfig:
 
 
 @dataclass
+class QuotaConfig:
+    """Default quota limits (Nova's [quota] section); -1 is unlimited."""
+
+    instances: int = 10
+    cores: int = 20
+    ram: int = 51200
+    metadata_items: int = 128
+    injected_files: int = 5
+    injected_file_content_bytes: int = 10240
+    injected_file_path_length: int = 255
+    key_pairs: int = 100
+    server_groups: int = 10
+    server_group_members: int = 10
+
+
+@dataclass
+class NetworkProxyConfig:
+    """What the deprecated os-networks / os-tenant-networks proxies list: `name=cidr` pairs."""
+
+    networks: list[str] = field(
+        default_factory=lambda: ["private=10.0.0.0/24", "public=172.24.4.0/24"]
+    )
+
+
+@dataclass
 class ImageConfig:
     """The built-in image service (Glance v2 subset) served by the api-gateway."""
 
@@ -258,6 +283,8 @@ class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
+    network_proxy: NetworkProxyConfig = field(default_factory=NetworkProxyConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     cells: CellsConfig = field(default_factory=CellsConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)

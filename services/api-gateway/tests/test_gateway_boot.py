@@ -189,11 +189,13 @@ async def test_db_round_trips_of_a_boot(gw: Gateway) -> None:
         return [s.split()[0] for s in gw.statements]
 
     one = await statements(1)
-    assert one.count("SELECT") == 5  # flavor, extra specs, projects, image, keypair
+    # flavor, extra specs, projects, image, keypair; quota limits (class, project + user),
+    # usage before and the recheck after recording.
+    assert one.count("SELECT") == 9
     # One transaction writes every record: three INSERTs per instance, no extra reads.
     assert one.count("INSERT") == 3
     many = await statements(4)
-    assert many.count("SELECT") == 5
+    assert many.count("SELECT") == 9
 
 
 async def test_db_round_trips_of_reads(gw: Gateway) -> None:

@@ -237,3 +237,27 @@ class InstanceGroupMember(Timestamps, Base):
         ForeignKey("instance_groups.id", ondelete="CASCADE"), index=True
     )
     instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+
+
+class Quota(Timestamps, Base):
+    """A project's (or, with user_id, one of its users') own limit for one resource."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", "resource"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    # "" for the project's own limit.
+    user_id: Mapped[str] = mapped_column(String(255), default="")
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaClass(Timestamps, Base):
+    """A quota class's limit for one resource; the `default` class overrides the configuration."""
+
+    __tablename__ = "quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_name: Mapped[str] = mapped_column(String(255), index=True)
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)

@@ -2,8 +2,9 @@
 record the builds, hand them to the router, and undo the records if it refuses.
 
 DB round trips: flavor (1, plus the selectin loads of its extra specs and projects), image (1),
-keypair (1 when key_name is given), then one transaction for every instance's records; one gRPC
-call to the router. A router failure adds one transaction to remove the records again.
+keypair (1 when key_name is given), quota limits (2) and usage (1), then one transaction for
+every instance's records and the quota recheck (1); one gRPC call to the router. A router
+failure adds one transaction to remove the records again.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import ApiError, BadRequest
 from novamesh.gateway.db import catalog, records
-from novamesh.gateway.domain import bdm, states
+from novamesh.gateway.domain import bdm, quotas, states
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.domain.server_groups import add_members, find_group
 from novamesh.scheduler.v1 import request_spec_pb2
@@ -230,7 +231,11 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         key_data = keypair.public_key
     networks = _requested_networks(req)
     group = await _server_group(deps, req)
-    count = req.max_count
+    limits = await quotas.limits_for(deps, who.project_id, who.user_id)
+    quotas.check_metadata(limits, len(req.metadata))
+    count = await quotas.allowed_instances(
+        deps, who, limits, flavor.vcpus, flavor.memory_mb, req.min_count, req.max_count
+    )
     admin_pass = req.admin_pass or generate_password()
     reservation_id = "r-" + secrets.token_hex(4)
     flavor_msg = to_flavor(flavor)
@@ -317,6 +322,11 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         for inst in instances
     ]
     await records.record_builds(deps.sessions, builds)
+    try:
+        await quotas.recheck_instances(deps, who, limits, flavor.vcpus, flavor.memory_mb, count)
+    except quotas.QuotaExceeded:
+        await _undo(deps, [inst.uuid for inst in instances])
+        raise
     if group is not None:
         await add_members(deps, group.uuid, [inst.uuid for inst in instances])
     passwords = {inst.uuid: admin_pass for inst in instances}

@@ -13,9 +13,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from novamesh.common import context as reqctx
 from novamesh.common.apidb import models
 from novamesh.common.db import transaction
 from novamesh.gateway.api.errors import BadRequest, Conflict, NotFound, NotImplementedYet
+from novamesh.gateway.domain import quotas
 from novamesh.gateway.domain.deps import Deps
 from sqlalchemy import and_, asc, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -70,6 +72,11 @@ async def generate_ssh() -> tuple[str, str]:
         return path.read_text(), (Path(tmp) / "key.pub").read_text().strip()
 
 
+def _project_id() -> str:
+    ctx = reqctx.current()
+    return ctx.project_id if ctx is not None else ""
+
+
 async def create(deps: Deps, new: NewKeypair) -> tuple[models.KeyPair, str | None]:
     private_key: str | None = None
     public_key = new.public_key
@@ -80,6 +87,7 @@ async def create(deps: Deps, new: NewKeypair) -> tuple[models.KeyPair, str | Non
     fingerprint = (
         x509_fingerprint(public_key) if new.type == "x509" else ssh_fingerprint(public_key)
     )
+    await quotas.check_keypairs(deps, _project_id(), new.user_id)
     keypair = models.KeyPair(
         name=new.name,
         user_id=new.user_id,

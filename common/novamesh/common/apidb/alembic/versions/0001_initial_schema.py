@@ -128,6 +128,33 @@ def upgrade() -> None:
     with op.batch_alter_table('key_pairs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_key_pairs_user_id'), ['user_id'], unique=False)
 
+    op.create_table('quota_classes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('class_name', sa.String(length=255), nullable=False),
+    sa.Column('resource', sa.String(length=255), nullable=False),
+    sa.Column('hard_limit', sa.Integer(), nullable=False),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_classes')),
+    sa.UniqueConstraint('class_name', 'resource', name=op.f('uq_quota_classes_class_name_resource'))
+    )
+    with op.batch_alter_table('quota_classes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_quota_classes_class_name'), ['class_name'], unique=False)
+
+    op.create_table('quotas',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.String(length=255), nullable=False),
+    sa.Column('user_id', sa.String(length=255), nullable=False),
+    sa.Column('resource', sa.String(length=255), nullable=False),
+    sa.Column('hard_limit', sa.Integer(), nullable=False),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quotas')),
+    sa.UniqueConstraint('project_id', 'user_id', 'resource', name=op.f('uq_quotas_project_id_user_id_resource'))
+    )
+    with op.batch_alter_table('quotas', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_quotas_project_id'), ['project_id'], unique=False)
+
     op.create_table('request_specs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_uuid', sa.String(length=36), nullable=False),
@@ -286,6 +313,14 @@ def downgrade() -> None:
 
     op.drop_table('aggregate_hosts')
     op.drop_table('request_specs')
+    with op.batch_alter_table('quotas', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_quotas_project_id'))
+
+    op.drop_table('quotas')
+    with op.batch_alter_table('quota_classes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_quota_classes_class_name'))
+
+    op.drop_table('quota_classes')
     with op.batch_alter_table('key_pairs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_key_pairs_user_id'))
 
