@@ -177,11 +177,9 @@ class QuotaConfig:
 
 @dataclass
 class NetworkProxyConfig:
-    """What the deprecated os-networks / os-tenant-networks proxies list: `name=cidr` pairs."""
+    """The networks the deprecated os-networks / os-tenant-networks proxies list, by name."""
 
-    networks: list[str] = field(
-        default_factory=lambda: ["private=10.0.0.0/24", "public=172.24.4.0/24"]
-    )
+    networks: list[str] = field(default_factory=lambda: ["private", "public"])
 
 
 @dataclass

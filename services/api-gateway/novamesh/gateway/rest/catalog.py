@@ -1,4 +1,4 @@
-"""The catalog REST faces (flavor extra specs and access, quotas and limits),
+"""The catalog REST faces (flavor extra specs and access, quotas and limits, the network proxies),
 registered together so the gateway's main names them in one line."""
 
 from __future__ import annotations
@@ -9,12 +9,15 @@ import grpc
 from novamesh.compute.v1 import (
     api_flavor_extras_pb2,
     api_flavor_extras_pb2_grpc,
+    api_networks_pb2,
+    api_networks_pb2_grpc,
     api_quotas_pb2,
     api_quotas_pb2_grpc,
 )
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.flavor_extras import FlavorExtrasRest
+from novamesh.gateway.rest.networks import NetworksRest
 from novamesh.gateway.rest.quotas import QuotasRest
 
 Registrar = Callable[[grpc.aio.Server], None]
@@ -22,15 +25,18 @@ Registrar = Callable[[grpc.aio.Server], None]
 SERVICE_NAMES = [
     api_flavor_extras_pb2.DESCRIPTOR.services_by_name["FlavorExtrasRestService"].full_name,
     api_quotas_pb2.DESCRIPTOR.services_by_name["QuotasRestService"].full_name,
+    api_networks_pb2.DESCRIPTOR.services_by_name["NetworksRestService"].full_name,
 ]
 
 
 def registrars(rest: Rest, deps: Deps) -> list[Registrar]:
     extras = FlavorExtrasRest(rest, deps)
     quotas = QuotasRest(rest, deps)
+    nets = NetworksRest(rest, deps)
     return [
         lambda s: api_flavor_extras_pb2_grpc.add_FlavorExtrasRestServiceServicer_to_server(
             extras, s
         ),
         lambda s: api_quotas_pb2_grpc.add_QuotasRestServiceServicer_to_server(quotas, s),
+        lambda s: api_networks_pb2_grpc.add_NetworksRestServiceServicer_to_server(nets, s),
     ]
