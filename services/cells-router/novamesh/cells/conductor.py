@@ -32,6 +32,18 @@ NO_VALID_HOST = "No valid host was found."
 CONDUCTOR_EVENT = "conductor_schedule_and_build_instances"
 
 
+NOT_ENOUGH_HOSTS = "There are not enough hosts available."
+
+
+def fault_text(reason: str) -> tuple[str, str]:
+    """(message, details) of a build's fault. For NoValidHost the message is Nova's short form,
+    which the instance's owner reads; the scheduler's explanation (which filter removed how many
+    hosts) goes to the details, which only admins see on a 500 fault."""
+    if reason.startswith(NO_VALID_HOST):
+        return f"{NO_VALID_HOST} {NOT_ENOUGH_HOSTS}", reason
+    return reason, ""
+
+
 @dataclass
 class Attempts:
     tried: list[tuple[str, str]] = field(default_factory=list)
@@ -129,7 +141,8 @@ class Conductor:
                 convert.new_row(inst, vm_state="error", task_state=None, host=None, node=None)
             )
             await session.flush()
-            await inst_db.add_fault(session, inst.uuid, 500, reason)
+            message, details = fault_text(reason)
+            await inst_db.add_fault(session, inst.uuid, 500, message, details=details)
             await inst_db.start_action(
                 session, inst.uuid, "create", request_id, inst.user_id, inst.project_id
             )
