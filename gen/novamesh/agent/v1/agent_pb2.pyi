@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from novamesh.agent.v1 import guest_devices_pb2 as _guest_devices_pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as _request_spec_pb2
 import builtins as _builtins
 import sys
@@ -483,6 +484,13 @@ class AgentCommand(_message.Message):
     SET_ADMIN_PASSWORD_FIELD_NUMBER: _builtins.int
     TRIGGER_CRASH_DUMP_FIELD_NUMBER: _builtins.int
     GET_CONSOLE_OUTPUT_FIELD_NUMBER: _builtins.int
+    GET_DIAGNOSTICS_FIELD_NUMBER: _builtins.int
+    GET_CONSOLE_FIELD_NUMBER: _builtins.int
+    ATTACH_INTERFACE_FIELD_NUMBER: _builtins.int
+    DETACH_INTERFACE_FIELD_NUMBER: _builtins.int
+    ATTACH_VOLUME_FIELD_NUMBER: _builtins.int
+    DETACH_VOLUME_FIELD_NUMBER: _builtins.int
+    SWAP_VOLUME_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
     """Idempotency key: an agent runs a command id at most once."""
     host: _builtins.str
@@ -517,6 +525,22 @@ class AgentCommand(_message.Message):
     def trigger_crash_dump(self) -> Global___TriggerCrashDump: ...
     @_builtins.property
     def get_console_output(self) -> Global___GetConsoleOutput: ...
+    @_builtins.property
+    def get_diagnostics(self) -> _guest_devices_pb2.GetDiagnostics:
+        """A guest's devices and consoles: see guest_devices.proto."""
+
+    @_builtins.property
+    def get_console(self) -> _guest_devices_pb2.GetConsole: ...
+    @_builtins.property
+    def attach_interface(self) -> _guest_devices_pb2.AttachInterface: ...
+    @_builtins.property
+    def detach_interface(self) -> _guest_devices_pb2.DetachInterface: ...
+    @_builtins.property
+    def attach_volume(self) -> _guest_devices_pb2.AttachVolume: ...
+    @_builtins.property
+    def detach_volume(self) -> _guest_devices_pb2.DetachVolume: ...
+    @_builtins.property
+    def swap_volume(self) -> _guest_devices_pb2.SwapVolume: ...
     def __init__(
         self,
         *,
@@ -536,12 +560,19 @@ class AgentCommand(_message.Message):
         set_admin_password: Global___SetAdminPassword | None = ...,
         trigger_crash_dump: Global___TriggerCrashDump | None = ...,
         get_console_output: Global___GetConsoleOutput | None = ...,
+        get_diagnostics: _guest_devices_pb2.GetDiagnostics | None = ...,
+        get_console: _guest_devices_pb2.GetConsole | None = ...,
+        attach_interface: _guest_devices_pb2.AttachInterface | None = ...,
+        detach_interface: _guest_devices_pb2.DetachInterface | None = ...,
+        attach_volume: _guest_devices_pb2.AttachVolume | None = ...,
+        detach_volume: _guest_devices_pb2.DetachVolume | None = ...,
+        swap_volume: _guest_devices_pb2.SwapVolume | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "finish_migration", b"finish_migration", "get_console_output", b"get_console_output", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "finish_migration", b"finish_migration", "get_console_output", b"get_console_output", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from novamesh.cells.app import RouterApp
+from novamesh.cells.devices import Devices
+from novamesh.cells.devices_servicer import DevicesServicer
 from novamesh.cells.v1 import (
     actions_pb2,
     actions_pb2_grpc,
     router_pb2,
     router_pb2_grpc,
+    server_devices_pb2,
+    server_devices_pb2_grpc,
     services_pb2,
     services_pb2_grpc,
 )
@@ -20,6 +24,7 @@ async def build(cfg: Config) -> ServiceSpec:
     app = RouterApp.create(cfg)
     actions = app.actions
     assert actions is not None
+    devices = DevicesServicer(Devices(app.core))
     return ServiceSpec(
         listen=cfg.endpoints.router,
         registrars=[
@@ -32,11 +37,15 @@ async def build(cfg: Config) -> ServiceSpec:
             lambda server: actions_pb2_grpc.add_CellsActionsServiceServicer_to_server(
                 actions, server
             ),
+            lambda server: server_devices_pb2_grpc.add_CellsServerDevicesServiceServicer_to_server(
+                devices, server
+            ),
         ],
         service_names=[
             router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name,
             services_pb2.DESCRIPTOR.services_by_name["CellsServicesService"].full_name,
             actions_pb2.DESCRIPTOR.services_by_name["CellsActionsService"].full_name,
+            server_devices_pb2.DESCRIPTOR.services_by_name["CellsServerDevicesService"].full_name,
         ],
         on_start=app.start,
         on_stop=app.stop,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from novamesh.agent.action_commands import ActionCommand
+from novamesh.agent.device_commands import DeviceCommand
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
 from novamesh.agent.states import PowerState
@@ -41,7 +42,7 @@ class Power:
     kind: PowerKind
 
 
-Command = Build | Terminate | Power | ActionCommand
+Command = Build | Terminate | Power | ActionCommand | DeviceCommand
 
 
 @dataclass(frozen=True)

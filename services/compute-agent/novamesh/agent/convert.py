@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from novamesh.agent import action_commands as ac
+from novamesh.agent import device_commands as dc
 from novamesh.agent.commands import Build, Command, Power, PowerKind, StateUpdate, Terminate
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
@@ -43,6 +44,9 @@ def command_from_proto(cmd: agent_pb2.AgentCommand) -> Command:
     action = _action_from_proto(cmd, body)
     if action is not None:
         return action
+    device = _device_from_proto(cmd, body)
+    if device is not None:
+        return device
     raise BadCommand(f"unknown command body {body!r}")
 
 
@@ -78,6 +82,33 @@ def _action_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
         case "get_console_output":
             g = cmd.get_console_output
             return ac.GetConsoleOutput(_uuid(g.instance_uuid), g.length)
+    return None
+
+
+def _device_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command | None:
+    match body:
+        case "get_diagnostics":
+            return dc.GetDiagnostics(_uuid(cmd.get_diagnostics.instance_uuid))
+        case "get_console":
+            return dc.GetConsole(_uuid(cmd.get_console.instance_uuid), cmd.get_console.protocol)
+        case "attach_interface":
+            a = cmd.attach_interface
+            return dc.AttachInterface(
+                _uuid(a.instance_uuid), a.port_id, a.network_id, a.fixed_ip, a.tag
+            )
+        case "detach_interface":
+            d = cmd.detach_interface
+            return dc.DetachInterface(_uuid(d.instance_uuid), d.port_id)
+        case "attach_volume":
+            v = cmd.attach_volume
+            return dc.AttachVolume(_uuid(v.instance_uuid), v.volume_id, v.device, v.tag)
+        case "detach_volume":
+            return dc.DetachVolume(
+                _uuid(cmd.detach_volume.instance_uuid), cmd.detach_volume.volume_id
+            )
+        case "swap_volume":
+            s = cmd.swap_volume
+            return dc.SwapVolume(_uuid(s.instance_uuid), s.old_volume_id, s.new_volume_id)
     return None
 
 

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from novamesh.agent import action_commands as ac
+from novamesh.agent import device_commands as dc
 from novamesh.agent import states
 from novamesh.agent.commands import Build, Command, Power, PowerKind, Sink, StateUpdate, Terminate
+from novamesh.agent.devices import DeviceRunner
 from novamesh.agent.ledger import CommandLedger, Outcome
 from novamesh.agent.operations import ActionRunner
 from novamesh.agent.resources import HostReport, ResourceTracker
@@ -87,6 +89,7 @@ class ComputeManager:
         self._building: set[str] = set()
         self._cancelled: set[str] = set()
         self._actions = ActionRunner(driver, tracker, sink, self._lock)
+        self._devices = DeviceRunner(driver, self._lock)
         # Data a finished action answers with, by id() of its command, until reported.
         self._answers: dict[int, dict[str, str]] = {}
 
@@ -154,12 +157,32 @@ class ComputeManager:
                     command.uuid,
                     partial(self._power, host, command.uuid, command.kind),
                 )
+            case (
+                dc.GetDiagnostics()
+                | dc.GetConsole()
+                | dc.AttachInterface()
+                | dc.DetachInterface()
+                | dc.AttachVolume()
+                | dc.DetachVolume()
+                | dc.SwapVolume()
+            ):
+                return (
+                    self._devices.span_name(command),
+                    command.uuid,
+                    partial(self._device, host, command),
+                )
             case _:
                 return (
                     self._actions.span_name(command),
                     ac.instance_uuid(command),
                     partial(self._action, host, command),
                 )
+
+    async def _device(self, host: str, command: dc.DeviceCommand) -> DriverError | None:
+        result = await self._devices.run(host, command)
+        if result.data:
+            self._answers[id(command)] = result.data
+        return result.error
 
     async def _action(self, host: str, command: ac.ActionCommand) -> DriverError | None:
         result = await self._actions.run(host, command)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from novamesh.agent.virt.capabilities import KNOWN
+from novamesh.agent.virt.guest_info import ConsoleEndpoint, Diagnostics
 from novamesh.agent.virt.model import HostCapacity, InstanceInfo, InstanceSpec, NetworkInterface
 
 # Rows every driver supports through the required interface.
@@ -116,6 +117,30 @@ class VncConsole(Protocol):
 
 
 @runtime_checkable
+class SpiceConsole(Protocol):
+    async def get_spice_console(self, host: str, uuid: str) -> ConsoleEndpoint: ...
+
+
+@runtime_checkable
+class SerialConsole(Protocol):
+    async def get_serial_console(self, host: str, uuid: str) -> ConsoleEndpoint: ...
+
+
+@runtime_checkable
+class GuestDiagnostics(Protocol):
+    """Not a support-matrix row: a driver without it answers diagnostics requests with 501."""
+
+    async def get_diagnostics(self, host: str, uuid: str) -> Diagnostics: ...
+
+
+@runtime_checkable
+class VolumeSwappable(Protocol):
+    async def swap_volume(
+        self, host: str, uuid: str, old_volume_id: str, new_volume_id: str
+    ) -> None: ...
+
+
+@runtime_checkable
 class VolumeAttachable(Protocol):
     async def attach_volume(self, host: str, uuid: str, volume_id: str, device: str) -> None: ...
 
@@ -163,6 +188,9 @@ CAPABILITY_INTERFACES: dict[str, type] = {
     "operation.resize": Resizable,
     "console.serial.log": ConsoleOutput,
     "console.vnc": VncConsole,
+    "console.spice": SpiceConsole,
+    "console.serial.interactive": SerialConsole,
+    "operation.swap-volume": VolumeSwappable,
     "operation.attach-volume": VolumeAttachable,
     "operation.detach-volume": VolumeAttachable,
     "operation.attach-interface": InterfaceAttachable,

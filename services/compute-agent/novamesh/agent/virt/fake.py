@@ -25,6 +25,7 @@ from pathlib import Path
 
 from novamesh.agent.states import PowerState
 from novamesh.agent.virt.driver import REQUIRED_CAPABILITIES
+from novamesh.agent.virt.fake_devices import DEVICE_CAPABILITIES, FakeDevices
 from novamesh.agent.virt.model import (
     HostCapacity,
     InstanceInfo,
@@ -80,6 +81,8 @@ class _Guest:
     admin_password_sha256: str = ""
     crash_dumps: int = 0
     console: list[str] = field(default_factory=list)
+    # Attached volumes: volume id -> device name.
+    volumes: dict[str, str] = field(default_factory=dict)
 
     def log(self, line: str) -> None:
         # Bounded like a real serial log ring buffer.
@@ -98,21 +101,25 @@ class _Guest:
         )
 
 
-class FakeDriver:
+class FakeDriver(FakeDevices):
     name = "fake"
-    capabilities = REQUIRED_CAPABILITIES | {
-        "operation.pause",
-        "operation.unpause",
-        "operation.suspend",
-        "operation.resume",
-        "operation.get-host-ip",
-        "operation.get-host-uptime",
-        "console.serial.log",
-        "operation.rescue",
-        "operation.resize",
-        "operation.set-admin-password",
-        "operation.trigger-crash-dump",
-    }
+    capabilities = (
+        REQUIRED_CAPABILITIES
+        | {
+            "operation.pause",
+            "operation.unpause",
+            "operation.suspend",
+            "operation.resume",
+            "operation.get-host-ip",
+            "operation.get-host-uptime",
+            "console.serial.log",
+            "operation.rescue",
+            "operation.resize",
+            "operation.set-admin-password",
+            "operation.trigger-crash-dump",
+        }
+        | DEVICE_CAPABILITIES
+    )
 
     def __init__(self, settings: FakeSettings) -> None:
         if not settings.hosts:
@@ -153,6 +160,7 @@ class FakeDriver:
                 admin_password_sha256=raw.get("admin_password_sha256", ""),
                 crash_dumps=raw.get("crash_dumps", 0),
                 console=raw.get("console", []),
+                volumes=raw.get("volumes", {}),
             )
             # A guest caught mid-boot by the restart never finished booting.
             if guest.power_state == PowerState.NOSTATE:
