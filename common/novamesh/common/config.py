@@ -223,6 +223,9 @@ class CellsConfig:
     list_timeout: float = 2.0
     # How often the router re-reads the cell mappings.
     refresh_interval: float = 30.0
+    # How often the router maps compute hosts found in the cell databases (nova's
+    # discover_hosts_in_cells_interval); 0 or less: never (agents are mapped when they register).
+    discover_hosts_interval: float = 0.0
 
 
 @dataclass

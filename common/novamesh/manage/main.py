@@ -7,7 +7,15 @@ novamesh-manage cell_v2 create_cell --name NAME --database_connection URL --tran
 novamesh-manage cell_v2 list_cells [--verbose]
 novamesh-manage cell_v2 discover_hosts [--cell_uuid UUID] [--verbose]
 novamesh-manage cell_v2 list_hosts
+novamesh-manage cell_v2 update_cell --cell_uuid UUID [--name N] [--transport-url URL]
+                [--database_connection URL] [--disable | --enable]
+novamesh-manage cell_v2 delete_cell --cell_uuid UUID [--force]
+novamesh-manage cell_v2 delete_host --cell_uuid UUID --host HOST
+novamesh-manage cell_v2 verify_instance --uuid UUID [--quiet]
+novamesh-manage cell_v2 map_instances --cell_uuid UUID [--max-count N]
 novamesh-manage cell_v2 simple_cell_setup
+novamesh-manage db archive_deleted_rows [--max_rows N] [--until-complete] [--before DATE]
+novamesh-manage db purge [--all | --before DATE]
 novamesh-manage status
 """
 
@@ -19,7 +27,7 @@ from collections.abc import Sequence
 
 from novamesh.common import config as config_mod
 from novamesh.common.config import Config
-from novamesh.manage import cells, dbsync, status
+from novamesh.manage import archive, cells, cells_admin, dbsync, status
 
 
 def _say(line: str) -> None:
@@ -84,6 +92,75 @@ def _list_hosts(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _update_cell(cfg: Config, args: argparse.Namespace) -> int:
+    cells_admin.update_cell(
+        cfg,
+        args.cell_uuid,
+        args.name,
+        args.transport_url,
+        args.database_connection,
+        args.disable,
+        args.enable,
+    )
+    return 0
+
+
+def _delete_cell(cfg: Config, args: argparse.Namespace) -> int:
+    cells_admin.delete_cell(cfg, args.cell_uuid, args.force)
+    return 0
+
+
+def _delete_host(cfg: Config, args: argparse.Namespace) -> int:
+    cells_admin.delete_host(cfg, args.cell_uuid, args.host)
+    return 0
+
+
+def _verify_instance(cfg: Config, args: argparse.Namespace) -> int:
+    found = cells_admin.verify_instance(cfg, args.uuid)
+    if not args.quiet:
+        _say(found.message)
+    return found.code
+
+
+def _map_instances(cfg: Config, args: argparse.Namespace) -> int:
+    mapped, more = cells_admin.map_instances(cfg, args.cell_uuid, args.max_count)
+    _say(f"Mapped {mapped} instance(s)." + (" More remain." if more else ""))
+    return 1 if more else 0
+
+
+def _report(archived: archive.Archived, verbose: bool) -> None:
+    if verbose:
+        _table(
+            [
+                ("Table", "Number of Rows Archived"),
+                *sorted((t, str(n)) for t, n in archived.rows.items()),
+            ]
+        )
+    _say(f"Archived {archived.total} row(s)." if archived.total else "Nothing was archived.")
+
+
+def _archive_deleted_rows(cfg: Config, args: argparse.Namespace) -> int:
+    if args.max_rows < 1:
+        raise cells.CommandError("--max_rows must be at least 1.", 2)
+    done = archive.archive_deleted_rows(
+        cfg,
+        args.max_rows,
+        args.until_complete,
+        archive.parse_before(args.before),
+        (lambda b: _say(f"Archiving.....{b.total} row(s)")) if args.until_complete else None,
+    )
+    _report(done, args.verbose)
+    return 1 if done.total else 0
+
+
+def _purge(cfg: Config, args: argparse.Namespace) -> int:
+    if not args.all and not args.before:
+        raise cells.CommandError("Either --all or --before is required.", 3)
+    done = archive.purge(cfg, None if args.all else archive.parse_before(args.before))
+    _report(done, args.verbose)
+    return 0 if done.total else 1
+
+
 def _simple_cell_setup(cfg: Config, args: argparse.Namespace) -> int:
     """API DB, cell0, one cell with the embedded defaults, every DB migrated, hosts mapped.
 
@@ -132,6 +209,27 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("sync", help="migrate the API, cell and placement databases").set_defaults(
         func=_db_sync
     )
+    p = db.add_parser("archive_deleted_rows", help="remove deleted instances for good")
+    p.add_argument("--max_rows", "--max-rows", dest="max_rows", type=int, default=1000)
+    p.add_argument(
+        "--until-complete", "--until_complete", dest="until_complete", action="store_true"
+    )
+    p.add_argument("--before", help="only rows deleted before this date (ISO 8601)")
+    p.add_argument("--verbose", action="store_true")
+    p.add_argument(
+        "--all-cells",
+        "--all_cells",
+        dest="all_cells",
+        action="store_true",
+        help="accepted for nova-manage compatibility: every cell is always archived",
+    )
+    p.set_defaults(func=_archive_deleted_rows)
+    p = db.add_parser("purge", help="remove deleted rows (no shadow tables: same as archiving)")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--before")
+    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--all-cells", "--all_cells", dest="all_cells", action="store_true")
+    p.set_defaults(func=_purge)
     api_db = categories.add_parser("api_db", help="the API database").add_subparsers(
         dest="action", required=True
     )
@@ -158,6 +256,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true")
     p.set_defaults(func=_discover_hosts)
     cell_v2.add_parser("list_hosts", help="list the host mappings").set_defaults(func=_list_hosts)
+    p = cell_v2.add_parser("update_cell", help="change a cell mapping")
+    p.add_argument("--cell_uuid", "--cell-uuid", dest="cell_uuid", required=True)
+    p.add_argument("--name")
+    p.add_argument("--transport-url", "--transport_url", dest="transport_url")
+    p.add_argument("--database_connection", "--database-connection", dest="database_connection")
+    p.add_argument("--disable", action="store_true")
+    p.add_argument("--enable", action="store_true")
+    p.set_defaults(func=_update_cell)
+    p = cell_v2.add_parser("delete_cell", help="remove an empty cell mapping")
+    p.add_argument("--cell_uuid", "--cell-uuid", dest="cell_uuid", required=True)
+    p.add_argument("--force", action="store_true", help="also remove its hosts' mappings")
+    p.set_defaults(func=_delete_cell)
+    p = cell_v2.add_parser("delete_host", help="unmap a host with no instances")
+    p.add_argument("--cell_uuid", "--cell-uuid", dest="cell_uuid", required=True)
+    p.add_argument("--host", required=True)
+    p.set_defaults(func=_delete_host)
+    p = cell_v2.add_parser("verify_instance", help="is an instance mapped to a cell?")
+    p.add_argument("--uuid", required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_verify_instance)
+    p = cell_v2.add_parser("map_instances", help="map a cell's unmapped instances")
+    p.add_argument("--cell_uuid", "--cell-uuid", dest="cell_uuid", required=True)
+    p.add_argument("--max-count", "--max_count", dest="max_count", type=int)
+    p.set_defaults(func=_map_instances)
     p = cell_v2.add_parser("simple_cell_setup", help="cell0 + cell1 + migrations + hosts")
     p.add_argument("--transport-url", "--transport_url", dest="transport_url")
     p.set_defaults(func=_simple_cell_setup)

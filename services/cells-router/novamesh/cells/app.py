@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 import grpc
@@ -29,6 +30,8 @@ from novamesh.common.redisstore import Store, open_store
 from novamesh.placement.v1 import placement_pb2_grpc
 from novamesh.scheduler.v1 import scheduler_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,6 +104,8 @@ class RouterApp:
         await registry.refresh()
         registry.start(self.cfg.cells.refresh_interval)
         await self.core.hub.recover()
+        if self.cfg.cells.discover_hosts_interval > 0:
+            self._tasks.append(asyncio.create_task(self._discover_hosts()))
         with contextlib.suppress(UnknownCell):
             _ = registry.local
             # Agents of any cell may attach here, so watch every cell's hosts.
@@ -111,6 +116,25 @@ class RouterApp:
                     self.actions.auto_confirm(self.cfg.actions, self.host_states.stopping)
                 )
             )
+
+    async def _discover_hosts(self) -> None:
+        """Map hosts found in any cell database (written there by another router, say)."""
+        from novamesh.manage import cells as manage_cells
+
+        interval = self.cfg.cells.discover_hosts_interval
+        while True:
+            try:
+                await asyncio.wait_for(self.host_states.stopping.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                added = await asyncio.to_thread(manage_cells.discover_hosts, self.cfg)
+            except Exception as exc:
+                LOG.warning("periodic host discovery failed: %s", exc)
+                continue
+            if added:
+                LOG.info("discovered hosts", extra={"fields": {"hosts": [h for h, _ in added]}})
 
     async def stop(self) -> None:
         self.host_states.stopping.set()
