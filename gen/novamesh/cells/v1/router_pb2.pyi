@@ -623,6 +623,7 @@ class Instance(_message.Message):
     UNREACHABLE_FIELD_NUMBER: _builtins.int
     IMAGE_FIELD_NUMBER: _builtins.int
     BLOCK_DEVICE_MAPPINGS_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
     uuid: _builtins.str
     name: _builtins.str
     hostname: _builtins.str
@@ -652,6 +653,8 @@ class Instance(_message.Message):
     deleted: _builtins.bool
     unreachable: _builtins.bool
     """True for the minimal record of an instance in a cell that did not answer."""
+    id: _builtins.int
+    """The row id in its cell database: Nova's instance name is `instance-%08x` of it."""
     @_builtins.property
     def flavor(self) -> _request_spec_pb2.Flavor: ...
     @_builtins.property
@@ -727,10 +730,11 @@ class Instance(_message.Message):
         unreachable: _builtins.bool = ...,
         image: _request_spec_pb2.ImageMeta | None = ...,
         block_device_mappings: _abc.Iterable[_block_devices_pb2.BlockDeviceMapping] | None = ...,
+        id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "fault", b"fault", "flavor", b"flavor", "image", b"image", "launched_at", b"launched_at", "terminated_at", b"terminated_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_ip_v4", b"access_ip_v4", "access_ip_v6", b"access_ip_v6", "availability_zone", b"availability_zone", "block_device_mappings", b"block_device_mappings", "cell_name", b"cell_name", "cell_uuid", b"cell_uuid", "config_drive", b"config_drive", "created_at", b"created_at", "deleted", b"deleted", "deleted_at", b"deleted_at", "description", b"description", "fault", b"fault", "flavor", b"flavor", "host", b"host", "hostname", b"hostname", "image", b"image", "image_ref", b"image_ref", "interfaces", b"interfaces", "key_data", b"key_data", "key_name", b"key_name", "launch_index", b"launch_index", "launched_at", b"launched_at", "locked", b"locked", "locked_reason", b"locked_reason", "metadata", b"metadata", "name", b"name", "node", b"node", "power_state", b"power_state", "progress", b"progress", "project_id", b"project_id", "requested_networks", b"requested_networks", "reservation_id", b"reservation_id", "system_metadata", b"system_metadata", "tags", b"tags", "task_state", b"task_state", "terminated_at", b"terminated_at", "unreachable", b"unreachable", "updated_at", b"updated_at", "user_data", b"user_data", "user_id", b"user_id", "uuid", b"uuid", "vm_state", b"vm_state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_ip_v4", b"access_ip_v4", "access_ip_v6", b"access_ip_v6", "availability_zone", b"availability_zone", "block_device_mappings", b"block_device_mappings", "cell_name", b"cell_name", "cell_uuid", b"cell_uuid", "config_drive", b"config_drive", "created_at", b"created_at", "deleted", b"deleted", "deleted_at", b"deleted_at", "description", b"description", "fault", b"fault", "flavor", b"flavor", "host", b"host", "hostname", b"hostname", "id", b"id", "image", b"image", "image_ref", b"image_ref", "interfaces", b"interfaces", "key_data", b"key_data", "key_name", b"key_name", "launch_index", b"launch_index", "launched_at", b"launched_at", "locked", b"locked", "locked_reason", b"locked_reason", "metadata", b"metadata", "name", b"name", "node", b"node", "power_state", b"power_state", "progress", b"progress", "project_id", b"project_id", "requested_networks", b"requested_networks", "reservation_id", b"reservation_id", "system_metadata", b"system_metadata", "tags", b"tags", "task_state", b"task_state", "terminated_at", b"terminated_at", "unreachable", b"unreachable", "updated_at", b"updated_at", "user_data", b"user_data", "user_id", b"user_id", "uuid", b"uuid", "vm_state", b"vm_state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

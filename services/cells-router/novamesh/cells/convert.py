@@ -134,6 +134,7 @@ def instance(row: models.Instance, cell: Cell | None) -> router_pb2.Instance:
     extra = row.extra
     out = router_pb2.Instance(
         uuid=row.uuid,
+        id=row.id,
         name=row.display_name or "",
         hostname=row.hostname or "",
         project_id=row.project_id,
@@ -197,6 +198,7 @@ def record_instance(rec: Record, cell: Cell | None) -> router_pb2.Instance:
     r = rec.row
     out = router_pb2.Instance(
         uuid=r["uuid"],
+        id=r["id"],
         name=r["display_name"] or "",
         hostname=r["hostname"] or "",
         project_id=r["project_id"],

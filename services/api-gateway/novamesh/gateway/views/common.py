@@ -50,10 +50,12 @@ def isotime(value: dt.datetime | None) -> str | None:
 
 
 def strtime(value: dt.datetime | None) -> str | None:
-    """What Nova prints for OS-SRV-USG times: str() of a naive datetime."""
+    """What Nova prints for OS-SRV-USG times: ISO 8601 with microseconds and no zone."""
     if value is None:
         return None
-    return str(value.replace(tzinfo=None))
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def next_link(

@@ -19,6 +19,8 @@ from novamesh.gateway.views.common import (
 
 # Statuses whose view shows the instance fault, and those that show progress (Nova's lists).
 _FAULT_STATUSES = ("ERROR", "DELETED")
+# Nova's default_availability_zone: the zone of a host that no aggregate puts in another.
+DEFAULT_AVAILABILITY_ZONE = "nova"
 _PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")
 
 
@@ -199,7 +201,7 @@ def detail(
 def _extensions(ctx: ViewContext, inst: router_pb2.Instance) -> dict[str, Any]:
     """The attributes of Nova's former extensions (AZ, usage, states, volumes ...)."""
     out: dict[str, Any] = {}
-    out["OS-EXT-AZ:availability_zone"] = inst.availability_zone
+    out["OS-EXT-AZ:availability_zone"] = availability_zone(inst)
     out["config_drive"] = "True" if inst.config_drive else ""
     out["key_name"] = _nullable(inst.key_name)
     out["OS-SRV-USG:launched_at"] = strtime(to_datetime(inst.launched_at))
@@ -219,6 +221,24 @@ def _extensions(ctx: ViewContext, inst: router_pb2.Instance) -> dict[str, Any]:
     return out
 
 
+def availability_zone(inst: router_pb2.Instance) -> str:
+    """The zone the server is in: the one it landed in, else its host's (the default zone).
+
+    Nova answers with the AZ of the host's aggregate, `default_availability_zone` for a host
+    in none; an instance not on a host yet shows the zone it asked for.
+    """
+    if inst.availability_zone:
+        return inst.availability_zone
+    return DEFAULT_AVAILABILITY_ZONE if inst.host else ""
+
+
+def instance_name(inst: router_pb2.Instance) -> str:
+    """Nova's instance_name_template, `instance-%08x` of the cell database row id."""
+    if inst.id:
+        return f"instance-{inst.id:08x}"
+    return inst.system_metadata.get("instance_name", "")
+
+
 def disk_config(inst: router_pb2.Instance) -> str:
     return "AUTO" if inst.system_metadata.get("auto_disk_config") == "True" else "MANUAL"
 
@@ -226,9 +246,7 @@ def disk_config(inst: router_pb2.Instance) -> str:
 def _extended_attributes(ctx: ViewContext, inst: router_pb2.Instance) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "OS-EXT-SRV-ATTR:host": _nullable(inst.host),
-        "OS-EXT-SRV-ATTR:instance_name": inst.system_metadata.get(
-            "instance_name", f"instance-{inst.uuid}"
-        ),
+        "OS-EXT-SRV-ATTR:instance_name": instance_name(inst),
         "OS-EXT-SRV-ATTR:hypervisor_hostname": _nullable(inst.node),
     }
     if ctx.v("2.3"):
