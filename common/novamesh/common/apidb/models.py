@@ -261,3 +261,44 @@ class QuotaClass(Timestamps, Base):
     class_name: Mapped[str] = mapped_column(String(255), index=True)
     resource: Mapped[str] = mapped_column(String(255))
     hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class ConsoleAuthToken(Timestamps, Base):
+    """A remote console's access token. Only its SHA-256 is kept; it is valid until `expires`."""
+
+    __tablename__ = "console_auth_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(255), unique=True)
+    # novnc, spice-html5, serial, webmks ...
+    console_type: Mapped[str] = mapped_column(String(255))
+    # Where the guest's console listens on its host: what a console proxy connects to.
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    tls_port: Mapped[int | None] = mapped_column(Integer)
+    internal_access_path: Mapped[str | None] = mapped_column(String(255))
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    access_url_base: Mapped[str | None] = mapped_column(String(255))
+    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Volume(Timestamps, Base):
+    """A volume of the built-in volume record store (what the deprecated os-volumes proxy
+    creates and os-volume_attachments attaches); one attachment at a time."""
+
+    __tablename__ = "volumes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    display_description: Mapped[str | None] = mapped_column(Text)
+    # GiB.
+    size: Mapped[int] = mapped_column(Integer)
+    volume_type: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    # available, attaching, in-use, detaching.
+    status: Mapped[str] = mapped_column(String(255), default="available")
+    properties: Mapped[dict[str, str]] = mapped_column("metadata", JSON, default=dict)
+    attached_server: Mapped[str | None] = mapped_column(String(36), index=True)
+    attached_device: Mapped[str | None] = mapped_column(String(255))
+    attachment_id: Mapped[str | None] = mapped_column(String(36))

@@ -53,6 +53,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cell_mappings')),
     sa.UniqueConstraint('uuid', name=op.f('uq_cell_mappings_uuid'))
     )
+    op.create_table('console_auth_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=255), nullable=False),
+    sa.Column('console_type', sa.String(length=255), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('port', sa.Integer(), nullable=False),
+    sa.Column('tls_port', sa.Integer(), nullable=True),
+    sa.Column('internal_access_path', sa.String(length=255), nullable=True),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('access_url_base', sa.String(length=255), nullable=True),
+    sa.Column('expires', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_console_auth_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_console_auth_tokens_token_hash'))
+    )
+    with op.batch_alter_table('console_auth_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_console_auth_tokens_expires'), ['expires'], unique=False)
+        batch_op.create_index(batch_op.f('ix_console_auth_tokens_instance_uuid'), ['instance_uuid'], unique=False)
+
     op.create_table('flavors',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('flavorid', sa.String(length=255), nullable=False),
@@ -162,6 +182,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_request_specs')),
     sa.UniqueConstraint('instance_uuid', name=op.f('uq_request_specs_instance_uuid'))
     )
+    op.create_table('volumes',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=255), nullable=False),
+    sa.Column('user_id', sa.String(length=255), nullable=False),
+    sa.Column('display_name', sa.String(length=255), nullable=True),
+    sa.Column('display_description', sa.Text(), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('volume_type', sa.String(length=255), nullable=True),
+    sa.Column('availability_zone', sa.String(length=255), nullable=True),
+    sa.Column('snapshot_id', sa.String(length=36), nullable=True),
+    sa.Column('status', sa.String(length=255), nullable=False),
+    sa.Column('metadata', sa.JSON(), nullable=False),
+    sa.Column('attached_server', sa.String(length=36), nullable=True),
+    sa.Column('attached_device', sa.String(length=255), nullable=True),
+    sa.Column('attachment_id', sa.String(length=36), nullable=True),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_volumes'))
+    )
+    with op.batch_alter_table('volumes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_volumes_attached_server'), ['attached_server'], unique=False)
+        batch_op.create_index(batch_op.f('ix_volumes_project_id'), ['project_id'], unique=False)
+
     op.create_table('aggregate_hosts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('host', sa.String(length=255), nullable=False),
@@ -312,6 +355,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_aggregate_hosts_host'))
 
     op.drop_table('aggregate_hosts')
+    with op.batch_alter_table('volumes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_volumes_project_id'))
+        batch_op.drop_index(batch_op.f('ix_volumes_attached_server'))
+
+    op.drop_table('volumes')
     op.drop_table('request_specs')
     with op.batch_alter_table('quotas', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quotas_project_id'))
@@ -334,6 +382,11 @@ def downgrade() -> None:
 
     op.drop_table('images')
     op.drop_table('flavors')
+    with op.batch_alter_table('console_auth_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_console_auth_tokens_instance_uuid'))
+        batch_op.drop_index(batch_op.f('ix_console_auth_tokens_expires'))
+
+    op.drop_table('console_auth_tokens')
     op.drop_table('cell_mappings')
     with op.batch_alter_table('build_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_build_requests_project_id'))
