@@ -22,6 +22,8 @@ from novamesh.compute.v1 import (
     api_images_pb2_grpc,
     api_keypairs_pb2,
     api_keypairs_pb2_grpc,
+    api_server_actions_pb2,
+    api_server_actions_pb2_grpc,
     api_server_groups_pb2,
     api_server_groups_pb2_grpc,
     api_servers_pb2,
@@ -43,6 +45,7 @@ from novamesh.gateway.rest.flavors import FlavorsRest
 from novamesh.gateway.rest.images import ImagesRest
 from novamesh.gateway.rest.keypairs import KeypairsRest
 from novamesh.gateway.rest.server_groups import ServerGroupsRest
+from novamesh.gateway.rest.server_records import ServerRecordsRest
 from novamesh.gateway.rest.servers import ServersRest
 from novamesh.gateway.rest.services import ServicesRest
 from novamesh.gateway.rest.versions import VersionsRest
@@ -59,6 +62,7 @@ COMPUTE_SERVICES = [
     api_keypairs_pb2.DESCRIPTOR.services_by_name["KeypairsRestService"].full_name,
     api_services_pb2.DESCRIPTOR.services_by_name["ServicesRestService"].full_name,
     servers_pb2.DESCRIPTOR.services_by_name["ServersService"].full_name,
+    api_server_actions_pb2.DESCRIPTOR.services_by_name["ServerActionsRestService"].full_name,
     *subresources.SERVICE_NAMES,
     *catalog.SERVICE_NAMES,
     api_server_groups_pb2.DESCRIPTOR.services_by_name["ServerGroupsRestService"].full_name,
@@ -78,6 +82,7 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     keypairs = KeypairsRest(rest, deps)
     os_services = ServicesRest(rest, ServicesClient(deps.cfg.endpoints.router))
     typed = ServersTyped(deps)
+    server_records = ServerRecordsRest(rest, deps)
     server_groups = ServerGroupsRest(rest, deps)
     aggregates = AggregatesRest(rest, deps)
     zones = AvailabilityZonesRest(rest, deps)
@@ -89,6 +94,9 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
         lambda s: api_keypairs_pb2_grpc.add_KeypairsRestServiceServicer_to_server(keypairs, s),
         lambda s: api_services_pb2_grpc.add_ServicesRestServiceServicer_to_server(os_services, s),
         lambda s: servers_pb2_grpc.add_ServersServiceServicer_to_server(typed, s),
+        lambda s: api_server_actions_pb2_grpc.add_ServerActionsRestServiceServicer_to_server(
+            server_records, s
+        ),
         *subresources.registrars(rest, deps),
         *catalog.registrars(rest, deps),
         lambda s: api_server_groups_pb2_grpc.add_ServerGroupsRestServiceServicer_to_server(

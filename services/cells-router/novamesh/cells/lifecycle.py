@@ -183,7 +183,12 @@ class Lifecycle:
             if req.task_state:
                 values["task_state"] = req.task_state
             if req.action == "lock":
-                values.update(locked=True, locked_reason=req.params.get("reason") or None)
+                values.update(
+                    locked=True,
+                    locked_reason=(
+                        req.params.get("locked_reason") or req.params.get("reason") or None
+                    ),
+                )
             elif req.action == "unlock":
                 values.update(locked=False, locked_reason=None)
             if kind is not None and not (row.host and self._core.hub.connected(row.host)):

@@ -52,6 +52,13 @@ _PAUSE = "os_compute_api:os-pause-server"
 _SUSPEND = "os_compute_api:os-suspend-server"
 _LOCK = "os_compute_api:os-lock-server"
 _IDLE = [NO_TASK]
+_RESCUE = "os_compute_api:os-rescue"
+_UNRESCUE = "os_compute_api:os-unrescue"
+_ADMIN_PASSWORD = "os_compute_api:os-admin-password"
+_RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
+_MIGRATE = "os_compute_api:os-migrate-server:migrate"
+RESCUING = "rescuing"
+UNRESCUING = "unrescuing"
 
 TRANSITIONS: dict[str, Transition] = {
     "start": _T("start", f"{_SERVERS}:start", [s.STOPPED], _IDLE, s.POWERING_ON),
@@ -66,7 +73,39 @@ TRANSITIONS: dict[str, Transition] = {
     "resume": _T("resume", f"{_SUSPEND}:resume", [s.SUSPENDED], _IDLE, s.RESUMING),
     "lock": _T("lock", f"{_LOCK}:lock", None, None, "", lock_checked=False),
     "unlock": _T("unlock", f"{_LOCK}:unlock", None, None, "", lock_checked=False),
+    # The rest of the server actions (Nova's compute/api.py check_instance_state rules).
+    "confirmResize": _T("confirmResize", f"{_SERVERS}:confirm_resize", [s.RESIZED], _IDLE),
+    "revertResize": _T(
+        "revertResize", f"{_SERVERS}:revert_resize", [s.RESIZED], _IDLE, s.RESIZE_REVERTING
+    ),
+    "rescue": _T("rescue", _RESCUE, [s.ACTIVE, s.STOPPED, s.ERROR], _IDLE, RESCUING),
+    "unrescue": _T("unrescue", _UNRESCUE, [s.RESCUED], _IDLE, UNRESCUING),
+    "changePassword": _T("changePassword", _ADMIN_PASSWORD, [s.ACTIVE], _IDLE, s.UPDATING_PASSWORD),
+    "trigger_crash_dump": _T(
+        "trigger_crash_dump",
+        f"{_SERVERS}:trigger_crash_dump",
+        [s.ACTIVE, s.PAUSED, s.RESIZED, s.RESCUED, s.ERROR],
+        _IDLE,
+    ),
+    "resetState": _T("resetState", _RESET_STATE, None, None, "", lock_checked=False),
+    "resize": _T("resize", f"{_SERVERS}:resize", [s.ACTIVE, s.STOPPED], _IDLE, s.RESIZE_PREP),
+    "migrate": _T("migrate", _MIGRATE, [s.ACTIVE, s.STOPPED], _IDLE, s.RESIZE_PREP),
 }
+
+for _name, _check, _desc in [
+    (f"{_SERVERS}:resize", "rule:admin_or_owner", "Resize a server"),
+    (f"{_SERVERS}:confirm_resize", "rule:admin_or_owner", "Confirm a resize"),
+    (f"{_SERVERS}:revert_resize", "rule:admin_or_owner", "Revert a resize"),
+    (f"{_SERVERS}:trigger_crash_dump", "rule:admin_or_owner", "Trigger a crash dump"),
+    (_RESCUE, "rule:admin_or_owner", "Rescue a server"),
+    (_UNRESCUE, "rule:admin_or_owner", "Unrescue a server"),
+    (_ADMIN_PASSWORD, "rule:admin_or_owner", "Change a server's password"),
+    (_RESET_STATE, "rule:admin_api", "Reset a server's state"),
+    (_MIGRATE, "rule:admin_api", "Cold migrate a server"),
+    (f"{_MIGRATE}:host", "rule:admin_api", "Cold migrate a server to a named host"),
+    ("os_compute_api:os-console-output", "rule:admin_or_owner", "A server's console log"),
+]:
+    policy.register(_name, _check, _desc)
 
 
 def check(who: Identity, inst: router_pb2.Instance, tr: Transition) -> None:

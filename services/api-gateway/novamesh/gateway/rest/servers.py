@@ -8,11 +8,11 @@ import grpc
 from google.api import httpbody_pb2
 from novamesh.compute.v1 import api_servers_pb2_grpc, rest_pb2
 from novamesh.gateway.api import policy
-from novamesh.gateway.api.errors import BadRequest
+from novamesh.gateway.api.errors import BadRequest, Unavailable
 from novamesh.gateway.api.validation import validate
 from novamesh.gateway.domain import actions, boot, servers
 from novamesh.gateway.domain.deps import Deps
-from novamesh.gateway.rest import server_params
+from novamesh.gateway.rest import server_actions, server_params
 from novamesh.gateway.rest.call import Call, Reply, Rest
 from novamesh.gateway.schemas import servers as schemas
 from novamesh.gateway.views import servers as view
@@ -89,6 +89,9 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
         async def run(call: Call) -> Reply:
             inst = await servers.get(self.deps, call.who, call.path_id)
             policy.authorize(call.who, "os_compute_api:servers:show", inst.project_id)
+            if inst.unreachable and not call.version.at_least("2.69"):
+                # Nova answers 503 below 2.69 when the server's cell does not answer.
+                raise Unavailable("The server's cell is not reachable; try again later.")
             return Reply({"server": view.detail(view_context(call), inst, show=True)})
 
         return await self.rest.handle(context, request, run)
@@ -120,11 +123,16 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
                 names = ",".join(body) if isinstance(body, dict) and body else "None"
                 raise BadRequest(f"There is no such action: {names}")
             (name,) = body
-            schema = schemas.action(name, call.version)
+            mine = name in server_actions.NAMES
+            schema = (
+                server_actions.schema(name, call) if mine else schemas.action(name, call.version)
+            )
             if schema is None:
                 raise BadRequest(f"There is no such action: {name}")
             validate(schema, body)
             inst = await servers.get(self.deps, call.who, call.path_id)
+            if mine:
+                return await server_actions.run(self.deps, call, inst, name, body[name])
             key, params = _action_key(name, body[name])
             await actions.run(self.deps, call.who, call.request_id, inst, key, params)
             return Reply(None, 202)

@@ -28,6 +28,9 @@ _OUTCOME = {
     "unpause": ("active", 1),
     "suspend": ("suspended", 7),
     "resume": ("active", 1),
+    "rescue": ("rescued", 1),
+    "unrescue": ("active", 1),
+    "changePassword": ("active", 1),
 }
 
 

@@ -1,0 +1,68 @@
+"""POST /servers/{id}/action for the actions beyond the power ones: resize, confirm, revert,
+migrate, rescue, unrescue, changePassword, trigger_crash_dump, os-resetState,
+os-getConsoleOutput."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novamesh.cells.v1 import router_pb2
+from novamesh.gateway.api import policy
+from novamesh.gateway.api.errors import BadRequest
+from novamesh.gateway.clients import actions as actions_client
+from novamesh.gateway.domain import actions, moves
+from novamesh.gateway.domain.boot import generate_password
+from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.rest.call import Call, Reply
+from novamesh.gateway.schemas import server_actions as schemas
+
+NAMES = frozenset({*schemas.ACTIONS, "trigger_crash_dump"})
+
+
+def schema(name: str, call: Call) -> dict[str, Any] | None:
+    return schemas.action(name, call.version)
+
+
+async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg: Any) -> Reply:
+    who, rid = call.who, call.request_id
+    if name == "resize":
+        await moves.resize(deps, who, rid, inst, str(arg["flavorRef"]))
+        return Reply(None, 202)
+    if name == "migrate":
+        host = (arg or {}).get("host") if call.version.at_least("2.56") else None
+        await moves.migrate(deps, who, rid, inst, host)
+        return Reply(None, 202)
+    if name == "rescue":
+        arg = arg or {}
+        password = arg.get("adminPass") or generate_password()
+        params = {"admin_pass": password}
+        if arg.get("rescue_image_ref"):
+            params["rescue_image_ref"] = arg["rescue_image_ref"]
+        await actions.run(deps, who, rid, inst, "rescue", params)
+        return Reply({"adminPass": password})
+    if name == "changePassword":
+        await actions.run(deps, who, rid, inst, "changePassword", {"admin_pass": arg["adminPass"]})
+        return Reply(None, 202)
+    if name == "os-resetState":
+        await actions.run(deps, who, rid, inst, "resetState", {"state": arg["state"]})
+        return Reply(None, 202)
+    if name == "os-getConsoleOutput":
+        return Reply({"output": await _console(deps, call, inst, arg)})
+    await actions.run(deps, who, rid, inst, name, {})
+    return Reply(None, 202)
+
+
+async def _console(deps: Deps, call: Call, inst: router_pb2.Instance, arg: Any) -> str:
+    policy.authorize(call.who, "os_compute_api:os-console-output", inst.project_id)
+    raw = (arg or {}).get("length")
+    length = 0
+    if raw is not None:
+        try:
+            length = int(raw)
+        except ValueError as exc:
+            raise BadRequest(f"Invalid input for field/attribute length. Value: {raw}") from exc
+        if length < -1:
+            raise BadRequest(f"Invalid input for field/attribute length. Value: {raw}")
+        length = max(length, 0)
+    client = actions_client.for_target(deps.cfg.endpoints.router)
+    return await client.console_output(inst.uuid, length)

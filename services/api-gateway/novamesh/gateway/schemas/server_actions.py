@@ -1,0 +1,80 @@
+"""Request bodies of the server actions beyond the power ones (Nova's schemas, per version)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novamesh.gateway.api.microversion import APIVersion
+from novamesh.gateway.schemas import types
+
+
+def _action(name: str, member: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: member},
+        "required": [name],
+        "additionalProperties": False,
+    }
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        out["required"] = required
+    return out
+
+
+_NULL = {"type": "null"}
+_PASSWORD = {"type": "string"}
+_HOST = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[a-zA-Z0-9-._]*$",
+}
+
+_RESIZE = _obj(
+    {"flavorRef": types.flavor_ref, "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}},
+    ["flavorRef"],
+)
+_RESCUE = {
+    "type": ["object", "null"],
+    "properties": {"adminPass": _PASSWORD, "rescue_image_ref": types.uuid},
+    "additionalProperties": False,
+}
+_CONSOLE = {
+    "type": ["object", "null"],
+    "properties": {
+        "length": {"type": ["integer", "string", "null"], "pattern": "^-?[0-9]+$", "minimum": -1}
+    },
+    "additionalProperties": False,
+}
+
+ACTIONS: dict[str, dict[str, Any]] = {
+    "resize": _action("resize", _RESIZE),
+    "confirmResize": _action("confirmResize", _NULL),
+    "revertResize": _action("revertResize", _NULL),
+    "migrate": _action("migrate", _NULL),
+    "rescue": _action("rescue", _RESCUE),
+    "unrescue": _action("unrescue", _NULL),
+    "changePassword": _action("changePassword", _obj({"adminPass": _PASSWORD}, ["adminPass"])),
+    "os-resetState": _action(
+        "os-resetState", _obj({"state": {"type": "string", "enum": ["active", "error"]}}, ["state"])
+    ),
+    "os-getConsoleOutput": _action("os-getConsoleOutput", _CONSOLE),
+}
+
+
+def action(name: str, version: APIVersion) -> dict[str, Any] | None:
+    if name == "trigger_crash_dump":
+        return _action(name, _NULL) if version.at_least("2.17") else None
+    if name == "migrate" and version.at_least("2.56"):
+        return _action(
+            "migrate",
+            {
+                "type": ["object", "null"],
+                "properties": {"host": {"oneOf": [_HOST, {"type": "null"}]}},
+                "additionalProperties": False,
+            },
+        )
+    return ACTIONS.get(name)

@@ -1,0 +1,131 @@
+"""The server actions beyond power: validation, state preconditions (409), policy (403)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from novamesh.gateway.testing.harness import Gateway, running
+
+
+@pytest.fixture
+async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
+    async with running(tmp_path) as gateway:
+        await gateway.add_flavor("1", "m1.tiny")
+        await gateway.add_flavor("2", "m1.small", ram=2048, disk=20)
+        await gateway.add_flavor("0", "m1.nodisk", disk=0)
+        yield gateway
+
+
+async def boot(gw: Gateway) -> str:
+    image = await gw.add_image()
+    body = {"server": {"name": "vm", "imageRef": image, "flavorRef": "1"}}
+    resp = await gw.rest("servers.CreateServer", path="/v2.1/servers", body=body, token="alice:p1")
+    assert resp.status == 202, resp.message
+    return str(resp.body["server"]["id"])
+
+
+class Actor:
+    def __init__(self, gw: Gateway, sid: str) -> None:
+        self.gw, self.sid = gw, sid
+
+    async def __call__(
+        self, body: Any, token: str = "alice:p1", version: str | None = None
+    ) -> tuple[int, Any]:
+        resp = await self.gw.rest(
+            "servers.ServerAction",
+            id=self.sid,
+            path=f"/v2.1/servers/{self.sid}/action",
+            body=body,
+            token=token,
+            version=version,
+        )
+        return resp.status, resp.body if resp.status < 400 else resp.message
+
+
+@pytest.fixture
+async def act(gw: Gateway) -> Actor:
+    return Actor(gw, await boot(gw))
+
+
+def conflict(sid: str, action: str, state: str, attr: str = "vm_state") -> tuple[int, str]:
+    return 409, f"Cannot '{action}' instance {sid} while it is in {attr} {state}"
+
+
+async def test_rescue_and_unrescue(gw: Gateway, act: Actor) -> None:
+    status, body = await act({"rescue": {"adminPass": "pw-1"}})
+    assert (status, body) == (200, {"adminPass": "pw-1"})
+    assert gw.router.instances[act.sid].vm_state == "rescued"
+    assert await act({"rescue": None}) == conflict(act.sid, "rescue", "rescued")
+    assert (await act({"rescue": {"password": "x"}}))[0] == 400
+    assert await act({"unrescue": None}) == (202, None)
+    assert await act({"unrescue": None}) == conflict(act.sid, "unrescue", "active")
+    # a generated password when none is given
+    status, body = await act({"rescue": None})
+    assert status == 200 and len(body["adminPass"]) >= 8
+    calls = gw.router.calls
+    assert calls.count("InstanceAction") == 3
+
+
+async def test_change_password_and_crash_dump(gw: Gateway, act: Actor) -> None:
+    assert (await act({"changePassword": {}}))[0] == 400
+    assert await act({"changePassword": {"adminPass": "new"}}) == (202, None)
+    assert await act({"trigger_crash_dump": None}) == (
+        400,
+        "There is no such action: trigger_crash_dump",
+    )
+    assert await act({"trigger_crash_dump": None}, version="2.17") == (202, None)
+    assert await act({"os-stop": None}) == (202, None)
+    assert await act({"trigger_crash_dump": None}, version="2.17") == conflict(
+        act.sid, "trigger_crash_dump", "stopped"
+    )
+    assert await act({"changePassword": {"adminPass": "new"}}) == conflict(
+        act.sid, "changePassword", "stopped"
+    )
+
+
+async def test_reset_state_is_for_admins(gw: Gateway, act: Actor) -> None:
+    status, message = await act({"os-resetState": {"state": "error"}})
+    assert status == 403 and "reset_state" in message
+    assert (await act({"os-resetState": {"state": "deleted"}}, token="admin:admin"))[0] == 400
+    assert await act({"os-resetState": {"state": "error"}}, token="admin:admin") == (202, None)
+
+
+async def test_resize_checks(gw: Gateway, act: Actor) -> None:
+    assert await act({"resize": {"flavorRef": "1"}}) == (
+        400,
+        "When resizing, instances must change flavor!",
+    )
+    assert await act({"resize": {"flavorRef": "99"}}) == (
+        400,
+        "Unable to locate requested flavor.",
+    )
+    assert (await act({"resize": {"flavorRef": "2", "extra": 1}}))[0] == 400
+    assert (await act({"resize": {}}))[0] == 400
+    assert (await act({"resize": {"flavorRef": "0"}}))[1].endswith(
+        "Resize to zero disk flavor is not allowed."
+    )
+    assert await act({"confirmResize": None}) == conflict(act.sid, "confirmResize", "active")
+    assert await act({"revertResize": None}) == conflict(act.sid, "revertResize", "active")
+    assert await act({"os-pause": None}) == (400, "There is no such action: os-pause")
+    # a locked server refuses its owner
+    await act({"lock": None})
+    assert await act({"resize": {"flavorRef": "2"}}) == (409, f"Instance {act.sid} is locked")
+
+
+async def test_migrate_is_for_admins_and_takes_a_host_from_2_56(gw: Gateway, act: Actor) -> None:
+    status, message = await act({"migrate": None})
+    assert status == 403 and "os-migrate-server:migrate" in message
+    assert (await act({"migrate": {"host": "h1"}}, token="admin:admin"))[0] == 400
+    assert (await act({"migrate": {"host": "bad host!"}}, token="admin:admin", version="2.56"))[
+        0
+    ] == 400
+
+
+async def test_console_output_validation(gw: Gateway, act: Actor) -> None:
+    assert (await act({"os-getConsoleOutput": {"length": "abc"}}))[0] == 400
+    assert (await act({"os-getConsoleOutput": {"length": -2}}))[0] == 400
+    assert (await act({"os-getConsoleOutput": {"lines": 3}}))[0] == 400
+    assert (await act({"os-getConsoleOutput": {"length": 3}}, token="bob:p2"))[0] == 404
