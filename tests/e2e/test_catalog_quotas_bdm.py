@@ -1,0 +1,135 @@
+"""Through the real Envoy: booting as `openstack server create` does (with a block device
+mapping), flavor extra specs and access, quotas enforced on boot, limits, network proxies."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import client, flavor_and_image, wait_for_gone, wait_for_status
+from tests.support.mesh import Mesh
+
+pytestmark = pytest.mark.e2e
+
+
+def _as(mesh: Mesh, token: str, version: str = "2.1") -> httpx.Client:
+    c = client(mesh, version)
+    c.headers["X-Auth-Token"] = token
+    return c
+
+
+def _root(image: str) -> dict[str, object]:
+    return {
+        "boot_index": 0,
+        "uuid": image,
+        "source_type": "image",
+        "destination_type": "local",
+        "delete_on_termination": True,
+    }
+
+
+def test_boot_with_the_clis_block_device_mapping(mesh: Mesh) -> None:
+    flavor, image = flavor_and_image(mesh)
+    server = {"name": "e2e-bdm", "imageRef": image, "flavorRef": flavor, "networks": "auto"}
+    with client(mesh, "2.90") as c:
+        resp = c.post(
+            "/v2.1/servers",
+            json={"server": {**server, "block_device_mapping_v2": [_root(image)]}},
+        )
+        assert resp.status_code == 202, resp.text
+        server_id = resp.json()["server"]["id"]
+        assert wait_for_status(c, server_id, "ACTIVE", "ERROR")["status"] == "ACTIVE"
+        volume = {"source_type": "volume", "uuid": str(uuid.uuid4()), "boot_index": 1}
+        refused = c.post(
+            "/v2.1/servers",
+            json={"server": {**server, "block_device_mapping_v2": [_root(image), volume]}},
+        )
+        assert refused.status_code == 400
+        assert "no block storage" in refused.json()["badRequest"]["message"]
+        assert c.delete(f"/v2.1/servers/{server_id}").status_code == 204
+        wait_for_gone(c, server_id)
+
+
+def test_flavor_extra_specs_and_access(mesh: Mesh) -> None:
+    flavor_id = f"e2e-{uuid.uuid4().hex[:8]}"
+    with client(mesh, "2.86") as c:
+        body = {"flavor": {"name": flavor_id, "ram": 256, "vcpus": 1, "disk": 1, "id": flavor_id}}
+        body["flavor"]["os-flavor-access:is_public"] = False
+        assert c.post("/v2.1/flavors", json=body).status_code == 200
+        specs = c.post(
+            f"/v2.1/flavors/{flavor_id}/os-extra_specs",
+            json={"extra_specs": {"hw:numa_nodes": "1", "hw:cpu_policy": "shared"}},
+        )
+        assert specs.status_code == 200, specs.text
+        one = c.get(f"/v2.1/flavors/{flavor_id}/os-extra_specs/hw:numa_nodes")
+        assert one.json() == {"hw:numa_nodes": "1"}
+        bad = c.post(
+            f"/v2.1/flavors/{flavor_id}/os-extra_specs",
+            json={"extra_specs": {"hw:cpu_policy": "fastest"}},
+        )
+        assert bad.status_code == 400
+        assert bad.json()["badRequest"]["message"].startswith("Validation failed;")
+        shown = c.get(f"/v2.1/flavors/{flavor_id}").json()["flavor"]
+        assert shown["extra_specs"] == {"hw:numa_nodes": "1", "hw:cpu_policy": "shared"}
+        deleted = c.delete(f"/v2.1/flavors/{flavor_id}/os-extra_specs/hw:cpu_policy")
+        assert deleted.status_code == 202
+
+        with _as(mesh, "e2e-user:e2e-access") as member:
+            assert member.get(f"/v2.1/flavors/{flavor_id}").status_code == 404
+            add = {"addTenantAccess": {"tenant": "e2e-access"}}
+            added = c.post(f"/v2.1/flavors/{flavor_id}/action", json=add)
+            assert added.json() == {
+                "flavor_access": [{"flavor_id": flavor_id, "tenant_id": "e2e-access"}]
+            }
+            assert member.get(f"/v2.1/flavors/{flavor_id}").status_code == 200
+            listed = c.get(f"/v2.1/flavors/{flavor_id}/os-flavor-access").json()
+            assert listed == added.json()
+        assert c.delete(f"/v2.1/flavors/{flavor_id}").status_code == 202
+
+
+def test_quota_enforced_on_boot(mesh: Mesh) -> None:
+    flavor, image = flavor_and_image(mesh)
+    project = f"e2e-quota-{uuid.uuid4().hex[:6]}"
+    with client(mesh, "2.57") as admin, _as(mesh, f"u1:{project}", "2.57") as user:
+        set_quota = admin.put(
+            f"/v2.1/os-quota-sets/{project}", json={"quota_set": {"instances": 1}}
+        )
+        assert set_quota.status_code == 200, set_quota.text
+        assert set_quota.json()["quota_set"]["instances"] == 1
+        server = {
+            "server": {"name": "q", "imageRef": image, "flavorRef": flavor, "networks": "auto"}
+        }
+        first = user.post("/v2.1/servers", json=server)
+        assert first.status_code == 202, first.text
+        second = user.post("/v2.1/servers", json=server)
+        assert second.status_code == 403
+        assert second.json() == {
+            "forbidden": {
+                "code": 403,
+                "message": "Quota exceeded for instances: Requested 1, but already used 1 "
+                "of 1 instances",
+            }
+        }
+        limits = user.get("/v2.1/limits").json()["limits"]["absolute"]
+        assert (limits["maxTotalInstances"], limits["totalInstancesUsed"]) == (1, 1)
+        detail = admin.get(f"/v2.1/os-quota-sets/{project}/detail").json()["quota_set"]
+        assert detail["instances"] == {"in_use": 1, "limit": 1, "reserved": 0}
+
+        server_id = first.json()["server"]["id"]
+        wait_for_status(user, server_id, "ACTIVE", "ERROR")
+        assert user.delete(f"/v2.1/servers/{server_id}").status_code == 204
+        wait_for_gone(user, server_id)
+        assert user.get("/v2.1/limits").json()["limits"]["absolute"]["totalInstancesUsed"] == 0
+        assert admin.delete(f"/v2.1/os-quota-sets/{project}").status_code == 202
+
+
+def test_network_proxies(mesh: Mesh) -> None:
+    with client(mesh) as c:
+        networks = c.get("/v2.1/os-networks").json()["networks"]
+        assert [n["label"] for n in networks] == ["private", "public"]
+        tenant = c.get(f"/v2.1/os-tenant-networks/{networks[0]['id']}").json()
+        assert tenant["network"]["label"] == "private"
+    with client(mesh, "2.36") as c:
+        assert c.get("/v2.1/os-networks").status_code == 404
