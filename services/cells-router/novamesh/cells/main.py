@@ -5,9 +5,14 @@ from __future__ import annotations
 from novamesh.cells.app import RouterApp
 from novamesh.cells.devices import Devices
 from novamesh.cells.devices_servicer import DevicesServicer
+from novamesh.cells.hypervisors import Hypervisors
+from novamesh.cells.hypervisors_servicer import HypervisorsServicer
+from novamesh.cells.services import Services
 from novamesh.cells.v1 import (
     actions_pb2,
     actions_pb2_grpc,
+    hypervisors_pb2,
+    hypervisors_pb2_grpc,
     router_pb2,
     router_pb2_grpc,
     server_devices_pb2,
@@ -25,6 +30,9 @@ async def build(cfg: Config) -> ServiceSpec:
     actions = app.actions
     assert actions is not None
     devices = DevicesServicer(Devices(app.core))
+    hypervisors = HypervisorsServicer(
+        Hypervisors(app.core, Services(app.core, app.store.heartbeats))
+    )
     return ServiceSpec(
         listen=cfg.endpoints.router,
         registrars=[
@@ -40,12 +48,16 @@ async def build(cfg: Config) -> ServiceSpec:
             lambda server: server_devices_pb2_grpc.add_CellsServerDevicesServiceServicer_to_server(
                 devices, server
             ),
+            lambda server: hypervisors_pb2_grpc.add_CellsHypervisorsServiceServicer_to_server(
+                hypervisors, server
+            ),
         ],
         service_names=[
             router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name,
             services_pb2.DESCRIPTOR.services_by_name["CellsServicesService"].full_name,
             actions_pb2.DESCRIPTOR.services_by_name["CellsActionsService"].full_name,
             server_devices_pb2.DESCRIPTOR.services_by_name["CellsServerDevicesService"].full_name,
+            hypervisors_pb2.DESCRIPTOR.services_by_name["CellsHypervisorsService"].full_name,
         ],
         on_start=app.start,
         on_stop=app.stop,
