@@ -259,6 +259,8 @@ class LibvirtConfig:
     clean_shutdown_timeout: float = 20.0
     # Disk space kept for the host itself, out of what the instances path's filesystem has.
     reserved_disk_gb: int = 0
+    # The token the agent uploads snapshots with (the image service's REST API).
+    image_token: str = "admin:admin"
 
 
 @dataclass

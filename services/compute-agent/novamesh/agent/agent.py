@@ -31,7 +31,7 @@ def version() -> str:
 class Agent:
     def __init__(self, cfg: Config) -> None:
         state_root = Path(cfg.state_dir).resolve() / "agent"
-        self.driver = registry.load(cfg.agent, state_root)
+        self.driver = registry.load(cfg.agent, state_root, cfg)
         self.agent_id = identity.agent_id(self.driver.list_hosts())
         self.version = version()
         state_dir = state_root / self.agent_id

@@ -8,7 +8,7 @@ from pathlib import Path
 from novamesh.agent import identity
 from novamesh.agent.virt.driver import Driver, check_declarations
 from novamesh.agent.virt.fake import FakeDriver, FakeSettings
-from novamesh.common.config import AgentConfig
+from novamesh.common.config import AgentConfig, Config
 
 # (agent settings, the directory under which agents keep state) -> driver
 DriverFactory = Callable[[AgentConfig, Path], Driver]
@@ -39,11 +39,28 @@ DRIVERS: dict[str, DriverFactory] = {
 }
 
 
-def load(cfg: AgentConfig, state_root: Path) -> Driver:
+def _libvirt(cfg: Config, state_root: Path) -> Driver:
+    # Imported only when chosen: libvirt-python is needed on libvirt hosts alone.
+    from novamesh.agent.virt.libvirt import factory
+
+    return factory.build(cfg)
+
+
+# Drivers configured beyond [agent] (their own section, the endpoints): (config, state root).
+FULL_CONFIG_DRIVERS: dict[str, Callable[[Config, Path], Driver]] = {
+    "libvirt": _libvirt,
+}
+
+
+def load(cfg: AgentConfig, state_root: Path, full: Config | None = None) -> Driver:
+    if cfg.driver in FULL_CONFIG_DRIVERS:
+        driver = FULL_CONFIG_DRIVERS[cfg.driver](full or Config(agent=cfg), state_root)
+        check_declarations(driver)
+        return driver
     try:
         factory = DRIVERS[cfg.driver]
     except KeyError:
-        known = ", ".join(sorted(DRIVERS))
+        known = ", ".join(sorted([*DRIVERS, *FULL_CONFIG_DRIVERS]))
         raise ValueError(f"unknown virt driver {cfg.driver!r} (known: {known})") from None
     driver = factory(cfg, state_root)
     check_declarations(driver)

@@ -1,0 +1,33 @@
+"""The libvirt driver built from configuration (`[libvirt]`, the image service's endpoints)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from novamesh.agent.virt.libvirt.driver import LibvirtDriver, LibvirtSettings
+from novamesh.agent.virt.libvirt.imagesource import GrpcImageSource
+from novamesh.common.config import Config
+
+
+def default_uri(virt_type: str) -> str:
+    return "qemu:///system" if virt_type in ("qemu", "kvm") else f"{virt_type}:///system"
+
+
+def build(cfg: Config) -> LibvirtDriver:
+    lc = cfg.libvirt
+    settings = LibvirtSettings(
+        uri=lc.connection_uri or default_uri(lc.virt_type),
+        virt_type=lc.virt_type,
+        instances_path=Path(cfg.expand(lc.instances_path)),
+        image_target=cfg.endpoints.gateway,
+        image_upload_url=cfg.endpoints.image_public_url,
+        image_token=lc.image_token,
+        host=lc.host or socket.gethostname(),
+        network_name=lc.network_name,
+        network_bridge=lc.network_bridge,
+        sync_interval=lc.sync_power_state_interval,
+        shutdown_timeout=lc.clean_shutdown_timeout,
+        reserved_disk_gb=lc.reserved_disk_gb,
+    )
+    return LibvirtDriver(settings, GrpcImageSource(settings.image_target))
