@@ -87,6 +87,10 @@ class AgentConfig:
     heartbeat_interval: float = 5.0
     spawn_seconds: float = 0.0
     availability_zone: str = "nova"
+    # The fake driver's simulated host topology (NUMATopologyFilter, PciPassthroughFilter):
+    # NUMA cells per host, and PCI devices per host as "vendor_id:product_id:count".
+    numa_nodes: int = 2
+    pci_devices: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from novamesh.agent.v1 import guest_devices_pb2 as _guest_devices_pb2
+from novamesh.agent.v1 import host_topology_pb2 as _host_topology_pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as _request_spec_pb2
 import builtins as _builtins
 import sys
@@ -237,6 +238,8 @@ class HostResources(_message.Message):
     CPU_INFO_FIELD_NUMBER: _builtins.int
     TRAITS_FIELD_NUMBER: _builtins.int
     METRICS_FIELD_NUMBER: _builtins.int
+    NUMA_CELLS_FIELD_NUMBER: _builtins.int
+    PCI_POOLS_FIELD_NUMBER: _builtins.int
     host: _builtins.str
     nodename: _builtins.str
     compute_node_uuid: _builtins.str
@@ -261,6 +264,12 @@ class HostResources(_message.Message):
     def traits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def metrics(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
+    @_builtins.property
+    def numa_cells(self) -> _containers.RepeatedCompositeFieldContainer[_host_topology_pb2.NumaCell]:
+        """The host's NUMA cells and PCI device pools (simulated by the fake driver)."""
+
+    @_builtins.property
+    def pci_pools(self) -> _containers.RepeatedCompositeFieldContainer[_host_topology_pb2.PciDevicePool]: ...
     def __init__(
         self,
         *,
@@ -285,10 +294,12 @@ class HostResources(_message.Message):
         cpu_info: _builtins.str = ...,
         traits: _abc.Iterable[_builtins.str] | None = ...,
         metrics: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        numa_cells: _abc.Iterable[_host_topology_pb2.NumaCell] | None = ...,
+        pci_pools: _abc.Iterable[_host_topology_pb2.PciDevicePool] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["availability_zone", b"availability_zone", "compute_node_uuid", b"compute_node_uuid", "cpu_allocation_ratio", b"cpu_allocation_ratio", "cpu_info", b"cpu_info", "disk_allocation_ratio", b"disk_allocation_ratio", "host", b"host", "host_ip", b"host_ip", "hypervisor_hostname", b"hypervisor_hostname", "hypervisor_type", b"hypervisor_type", "hypervisor_version", b"hypervisor_version", "local_gb", b"local_gb", "local_gb_used", b"local_gb_used", "memory_mb", b"memory_mb", "memory_mb_used", b"memory_mb_used", "metrics", b"metrics", "nodename", b"nodename", "ram_allocation_ratio", b"ram_allocation_ratio", "running_vms", b"running_vms", "traits", b"traits", "vcpus", b"vcpus", "vcpus_used", b"vcpus_used"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["availability_zone", b"availability_zone", "compute_node_uuid", b"compute_node_uuid", "cpu_allocation_ratio", b"cpu_allocation_ratio", "cpu_info", b"cpu_info", "disk_allocation_ratio", b"disk_allocation_ratio", "host", b"host", "host_ip", b"host_ip", "hypervisor_hostname", b"hypervisor_hostname", "hypervisor_type", b"hypervisor_type", "hypervisor_version", b"hypervisor_version", "local_gb", b"local_gb", "local_gb_used", b"local_gb_used", "memory_mb", b"memory_mb", "memory_mb_used", b"memory_mb_used", "metrics", b"metrics", "nodename", b"nodename", "numa_cells", b"numa_cells", "pci_pools", b"pci_pools", "ram_allocation_ratio", b"ram_allocation_ratio", "running_vms", b"running_vms", "traits", b"traits", "vcpus", b"vcpus", "vcpus_used", b"vcpus_used"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

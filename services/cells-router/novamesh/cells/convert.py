@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from novamesh.agent.v1 import agent_pb2
+from novamesh.cells import host_topology
 from novamesh.cells.db import models
 from novamesh.cells.db.loader import Record
 from novamesh.cells.registry import Cell
@@ -268,6 +269,7 @@ def pending_instance(data: bytes, tags: list[str], created_at: dt.datetime) -> r
 
 
 def host_resources(node: models.ComputeNode) -> agent_pb2.HostResources:
+    numa, pci = host_topology.from_columns(node.numa_topology, node.pci_stats)
     return agent_pb2.HostResources(
         host=node.host,
         nodename=node.hypervisor_hostname,
@@ -290,6 +292,8 @@ def host_resources(node: models.ComputeNode) -> agent_pb2.HostResources:
         cpu_info=node.cpu_info or "",
         traits=list(node.traits or []),
         metrics=dict(node.metrics or {}),
+        numa_cells=numa,
+        pci_pools=pci,
     )
 
 
@@ -315,3 +319,4 @@ def apply_resources(node: models.ComputeNode, res: agent_pb2.HostResources) -> N
     node.cpu_info = res.cpu_info or None
     node.traits = list(res.traits)
     node.metrics = dict(res.metrics)
+    node.numa_topology, node.pci_stats = host_topology.to_columns(res)

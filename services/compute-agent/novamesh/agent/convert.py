@@ -8,7 +8,7 @@ from novamesh.agent import device_commands as dc
 from novamesh.agent.commands import Build, Command, Power, PowerKind, StateUpdate, Terminate
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
-from novamesh.agent.v1 import agent_pb2
+from novamesh.agent.v1 import agent_pb2, host_topology_pb2
 from novamesh.agent.virt.model import InstanceSpec, NetworkInterface, RequestedNetwork
 
 _POWER_KINDS = {
@@ -201,6 +201,28 @@ def report_to_proto(r: HostReport) -> agent_pb2.HostResources:
         availability_zone=r.availability_zone,
         cpu_info=r.cpu_info,
         traits=list(r.traits),
+        numa_cells=[
+            host_topology_pb2.NumaCell(
+                id=c.id,
+                cpus=c.cpus,
+                memory_mb=c.memory_mb,
+                cpu_usage=c.cpu_usage,
+                memory_usage=c.memory_usage,
+                pinned_cpus=c.pinned_cpus,
+                siblings=[host_topology_pb2.CpuSiblings(cpus=s) for s in c.siblings],
+            )
+            for c in r.topology.cells
+        ],
+        pci_pools=[
+            host_topology_pb2.PciDevicePool(
+                vendor_id=p.vendor_id,
+                product_id=p.product_id,
+                count=p.count,
+                numa_node=-1 if p.numa_node is None else p.numa_node,
+                tags=p.tags,
+            )
+            for p in r.topology.pci_pools
+        ],
     )
 
 

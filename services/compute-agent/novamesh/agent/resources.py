@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from novamesh.agent import identity
+from novamesh.agent.host_topology import HostTopology, TopologyAware, with_usage
 from novamesh.agent.virt.driver import Driver, host_traits
 from novamesh.agent.virt.model import InstanceInfo, InstanceSpec, InsufficientCapacity
 
@@ -57,6 +58,8 @@ class HostReport:
     availability_zone: str
     cpu_info: str
     traits: tuple[str, ...] = field(default_factory=tuple)
+    # NUMA cells and PCI pools, for drivers that know them.
+    topology: HostTopology = field(default_factory=HostTopology)
 
     def inventory_key(self) -> tuple[object, ...]:
         """What placement needs to know; a change here means the inventory must be re-sent."""
@@ -172,7 +175,13 @@ class ResourceTracker:
             availability_zone=self._az,
             cpu_info=cap.cpu_info,
             traits=tuple(host_traits(self._driver, cap)),
+            topology=self._topology(host, vcpus_used, memory_used),
         )
+
+    def _topology(self, host: str, vcpus_used: int, memory_used: int) -> HostTopology:
+        if not isinstance(self._driver, TopologyAware):
+            return HostTopology()
+        return with_usage(self._driver.host_topology(host), vcpus_used, memory_used)
 
     def _add(self, claim: Claim) -> None:
         self.release(claim.uuid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from novamesh.cells.v1 import router_pb2
 from novamesh.placement.v1 import placement_pb2 as ppb
-from novamesh.scheduler.host_state import HostReport
+from novamesh.scheduler.host_state import HostReport, NumaCell, PciPool
 from novamesh.scheduler.pipeline import Choice, Placed
 from novamesh.scheduler.spec import Destination, Flavor, ImageMeta, InstanceGroup, RequestSpec
 from novamesh.scheduler.v1 import request_spec_pb2 as rpb
@@ -96,6 +96,17 @@ def report_from_proto(msg: router_pb2.HostStateUpdate) -> HostReport:
         service_disabled=msg.service_disabled,
         num_io_ops=msg.num_io_ops,
         instance_uuids=list(msg.instance_uuids),
+        numa_cells=[
+            # CPUs pinned to guests are used whatever the guests' vCPU usage says.
+            NumaCell(
+                c.id, len(c.cpus), c.memory_mb, max(c.cpu_usage, len(c.pinned_cpus)), c.memory_usage
+            )
+            for c in r.numa_cells
+        ],
+        pci_pools=[
+            PciPool(p.vendor_id, p.product_id, p.count, None if p.numa_node < 0 else p.numa_node)
+            for p in r.pci_pools
+        ],
     )
 
 

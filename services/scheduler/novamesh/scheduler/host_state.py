@@ -51,6 +51,8 @@ class HostReport:
     service_disabled: bool = False
     num_io_ops: int = 0
     instance_uuids: list[str] = field(default_factory=list)
+    numa_cells: list[NumaCell] = field(default_factory=list)
+    pci_pools: list[PciPool] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -151,6 +153,8 @@ class HostState:
         self.instances = set(report.instance_uuids)
         self.num_instances = len(self.instances) or report.running_vms
         self.num_io_ops = report.num_io_ops
+        self.numa_cells = report.numa_cells
+        self.pci_pools = report.pci_pools
         for uuid, pick in list(self.pending.items()):
             if uuid in self.instances or pick.expires < now:
                 del self.pending[uuid]

@@ -261,6 +261,9 @@ class ComputeNode(Timestamps, Base):
     cpu_info: Mapped[str | None] = mapped_column(Text)
     traits: Mapped[list[str]] = mapped_column(JSON, default=list)
     metrics: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    # NUMA cells and PCI device pools as reported (agent.v1 NumaCell / PciDevicePool as JSON).
+    numa_topology: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    pci_stats: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # Set once `discover_hosts` (or the router at registration) wrote its host mapping.
     mapped: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 from novamesh.agent.states import PowerState
 from novamesh.agent.virt.driver import REQUIRED_CAPABILITIES
 from novamesh.agent.virt.fake_devices import DEVICE_CAPABILITIES, FakeDevices
+from novamesh.agent.virt.fake_topology import FakeTopology
 from novamesh.agent.virt.model import (
     HostCapacity,
     InstanceInfo,
@@ -62,6 +63,9 @@ class FakeSettings:
     memory_mb: int = 32768
     disk_gb: int = 500
     spawn_seconds: float = 0.0
+    # Simulated host topology: NUMA cells, and PCI devices as "vendor:product:count".
+    numa_nodes: int = 2
+    pci_devices: tuple[str, ...] = ()
     # Where the simulated guests are kept across agent restarts; None keeps them in memory.
     state_file: Path | None = None
 
@@ -101,7 +105,7 @@ class _Guest:
         )
 
 
-class FakeDriver(FakeDevices):
+class FakeDriver(FakeDevices, FakeTopology):
     name = "fake"
     capabilities = (
         REQUIRED_CAPABILITIES

@@ -29,6 +29,8 @@ def _fake(cfg: AgentConfig, state_root: Path) -> Driver:
             memory_mb=cfg.memory_mb,
             disk_gb=cfg.disk_gb,
             spawn_seconds=cfg.spawn_seconds,
+            numa_nodes=cfg.numa_nodes,
+            pci_devices=tuple(cfg.pci_devices),
             state_file=state_root / identity.agent_id(hosts) / "fake-hypervisor.json",
         )
     )

@@ -39,6 +39,8 @@ def upgrade() -> None:
     sa.Column('cpu_info', sa.Text(), nullable=True),
     sa.Column('traits', sa.JSON(), nullable=False),
     sa.Column('metrics', sa.JSON(), nullable=False),
+    sa.Column('numa_topology', sa.JSON(), nullable=True),
+    sa.Column('pci_stats', sa.JSON(), nullable=True),
     sa.Column('mapped', sa.Boolean(), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.Column('deleted_at', novamesh.common.db.UTCDateTime(), nullable=True),
