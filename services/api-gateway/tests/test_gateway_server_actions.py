@@ -129,3 +129,18 @@ async def test_console_output_validation(gw: Gateway, act: Actor) -> None:
     assert (await act({"os-getConsoleOutput": {"length": -2}}))[0] == 400
     assert (await act({"os-getConsoleOutput": {"lines": 3}}))[0] == 400
     assert (await act({"os-getConsoleOutput": {"length": 3}}, token="bob:p2"))[0] == 404
+
+
+async def test_deferred_delete_restore_and_force_delete(gw: Gateway, act: Actor) -> None:
+    assert await act({"restore": None}) == conflict(act.sid, "restore", "active")
+    gw.cfg.api.reclaim_instance_interval = 60
+    path = f"/v2.1/servers/{act.sid}"
+    resp = await gw.rest("servers.DeleteServer", id=act.sid, path=path, token="alice:p1")
+    assert resp.status == 204
+    assert gw.router.instances[act.sid].vm_state == "soft-delete"
+    shown = await gw.rest("servers.GetServer", id=act.sid, path=path, token="alice:p1")
+    assert shown.body["server"]["status"] == "SOFT_DELETED"
+    assert await act({"restore": None}) == (202, None)
+    assert gw.router.instances[act.sid].vm_state == "active"
+    assert await act({"forceDelete": None}) == (202, None)
+    assert act.sid not in gw.router.instances

@@ -19,7 +19,7 @@ from novamesh.cells.moves import Moves
 from novamesh.cells.registry import Cell
 from novamesh.cells.servicer import _answer
 from novamesh.cells.v1 import actions_pb2, actions_pb2_grpc, router_pb2
-from novamesh.common.config import ActionsConfig
+from novamesh.common.config import Config
 from novamesh.placement.v1 import placement_pb2_grpc
 from novamesh.scheduler.v1 import scheduler_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,18 +100,24 @@ def attach_actions(
     guest = GuestActions(core)
     lifecycle.moves = moves
     lifecycle.guest = guest
-    return ActionsServicer(core, moves, guest)
+    return ActionsServicer(core, moves, guest, lifecycle)
 
 
 class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
-    def __init__(self, core: Core, moves: Moves, guest: GuestActions) -> None:
+    def __init__(self, core: Core, moves: Moves, guest: GuestActions, lifecycle: Lifecycle) -> None:
         self._core = core
         self._moves = moves
         self._guest = guest
+        self._lifecycle = lifecycle
 
-    async def auto_confirm(self, cfg: ActionsConfig, stopping: asyncio.Event) -> None:
-        """Nova's resize_confirm_window: confirm the moves nobody confirmed in time."""
-        interval = max(0.2, cfg.periodic_interval)
+    async def periodic(self, cfg: Config, stopping: asyncio.Event) -> None:
+        """Nova's periodic tasks for actions: confirm the moves nobody confirmed within
+        resize_confirm_window, reclaim soft-deleted servers after reclaim_instance_interval."""
+        window = cfg.actions.resize_confirm_window
+        reclaim = cfg.api.reclaim_instance_interval
+        if window <= 0 and reclaim <= 0:
+            return
+        interval = max(0.2, cfg.actions.periodic_interval)
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), interval)
@@ -121,9 +127,12 @@ class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
                 if cell.is_cell0:
                     continue
                 try:
-                    await self._moves.confirm_due(cell, cfg.resize_confirm_window)
+                    if window > 0:
+                        await self._moves.confirm_due(cell, window)
+                    if reclaim > 0:
+                        await self._guest.reclaim_due(cell, reclaim, self._lifecycle.delete)
                 except Exception:
-                    LOG.exception("automatic resize confirm failed in cell %s", cell.label)
+                    LOG.exception("periodic action work failed in cell %s", cell.label)
 
     async def MoveInstance(
         self, request: actions_pb2.MoveInstanceRequest, context: Ctx

@@ -110,12 +110,9 @@ class RouterApp:
             _ = registry.local
             # Agents of any cell may attach here, so watch every cell's hosts.
             self._tasks.append(asyncio.create_task(self.host_states.watch_liveness(None)))
-        if self.actions is not None and self.cfg.actions.resize_confirm_window > 0:
-            self._tasks.append(
-                asyncio.create_task(
-                    self.actions.auto_confirm(self.cfg.actions, self.host_states.stopping)
-                )
-            )
+        if self.actions is not None:
+            periodic = self.actions.periodic(self.cfg, self.host_states.stopping)
+            self._tasks.append(asyncio.create_task(periodic))
 
     async def _discover_hosts(self) -> None:
         """Map hosts found in any cell database (written there by another router, say)."""

@@ -8,14 +8,18 @@ the command; the agent reports the transitions.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells.core import Conflict, Core, NotFound
 from novamesh.cells.db import instances as inst_db
+from novamesh.cells.db import models
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import router_pb2
 from novamesh.common import context
+from novamesh.common.db import utcnow
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Nova's instance-action event for the commands whose agent reports no state change.
@@ -45,10 +49,29 @@ def _command(req: router_pb2.InstanceActionRequest) -> agent_pb2.AgentCommand | 
             return agent_pb2.AgentCommand(
                 trigger_crash_dump=agent_pb2.TriggerCrashDump(instance_uuid=uuid)
             )
+        case "softDelete" | "restore":
+            kind = agent_pb2.PowerAction.KIND_STOP
+            if req.action == "restore":
+                kind = agent_pb2.PowerAction.KIND_START
+            return agent_pb2.AgentCommand(
+                power=agent_pb2.PowerAction(instance_uuid=uuid, kind=kind)
+            )
     return None
 
 
-AGENT_ACTIONS = {"rescue", "unrescue", "changePassword", "trigger_crash_dump"}
+# What the instance action is called when it differs from the request's action.
+_RECORDED_AS = {"softDelete": "delete"}
+# Events the router records itself when the agent's command succeeded.
+_DONE_EVENTS = {"softDelete": "compute_soft_delete_instance", "restore": "compute_restore_instance"}
+
+AGENT_ACTIONS = {
+    "rescue",
+    "unrescue",
+    "changePassword",
+    "trigger_crash_dump",
+    "softDelete",
+    "restore",
+}
 RECORD_ACTIONS = {"resetState"}
 ACTIONS = AGENT_ACTIONS | RECORD_ACTIONS
 
@@ -95,7 +118,7 @@ class GuestActions:
             await inst_db.start_action(
                 session,
                 req.uuid,
-                req.action,
+                _RECORDED_AS.get(req.action, req.action),
                 req.request_id or (ctx.request_id if ctx else ""),
                 ctx.user_id if ctx else "",
                 ctx.project_id if ctx else row.project_id,
@@ -122,11 +145,16 @@ class GuestActions:
         command: agent_pb2.AgentCommand,
     ) -> None:
         outcome = await self._core.hub.call(host, command, self._timeout)
-        quiet_event = _QUIET_EVENTS.get(req.action)
+        quiet_event = _QUIET_EVENTS.get(req.action) or _DONE_EVENTS.get(req.action)
         if outcome.ok and quiet_event is None:
             return
 
         async def record(session: AsyncSession) -> None:
+            if outcome.ok and req.action == "softDelete":
+                # The guest is off (the agent said stopped); the record says soft-deleted.
+                await inst_db.update_fields(
+                    session, req.uuid, vm_state="soft-delete", task_state=None
+                )
             if not outcome.ok:
                 row = await inst_db.get_plain(session, req.uuid)
                 if row is not None and req.task_state and row.task_state == req.task_state:
@@ -141,11 +169,30 @@ class GuestActions:
                     "Success" if outcome.ok else "Error",
                     host,
                     outcome.error,
-                    req.action,
+                    _RECORDED_AS.get(req.action, req.action),
                 )
 
         await self._core.in_cell(cell, record)
         await self._core.publish(cell, req.uuid)
+
+    async def reclaim_due(self, cell: Cell, interval: float, delete: Any) -> int:
+        """Delete for good the soft-deleted instances older than `interval` seconds."""
+        cutoff = utcnow() - dt.timedelta(seconds=interval)
+
+        async def due(session: AsyncSession) -> list[str]:
+            rows = await session.scalars(
+                select(models.Instance.uuid).where(
+                    models.Instance.vm_state == "soft-delete",
+                    models.Instance.deleted.is_(False),
+                    models.Instance.updated_at < cutoff,
+                )
+            )
+            return list(rows.all())
+
+        uuids: list[str] = await self._core.in_cell(cell, due)
+        for uuid in uuids:
+            await delete(uuid, "")
+        return len(uuids)
 
     async def console_output(self, uuid: str, length: int) -> str:
         _, cell = await self._core.locate(uuid)

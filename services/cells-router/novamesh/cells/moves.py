@@ -249,6 +249,8 @@ class Moves:
 
             async def finished(session: AsyncSession) -> None:
                 await mig_db.set_status(session, move.migration_uuid, "finished")
+                # The agent reported it too; the record must not depend on that update.
+                await inst_db.update_fields(session, uuid, host=dest, node=dest_node)
 
             await self._core.in_cell(cell, finished)
         await self._core.publish(cell, uuid)

@@ -58,6 +58,19 @@ _ADMIN_PASSWORD = "os_compute_api:os-admin-password"
 _RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
 _MIGRATE = "os_compute_api:os-migrate-server:migrate"
 RESCUING = "rescuing"
+SOFT_DELETING = "soft-deleting"
+RESTORING = "restoring"
+_RESTORE = "os_compute_api:os-deferred-delete:restore"
+# A guest that runs somewhere can be soft-deleted; anything else is deleted at once.
+SOFT_DELETABLE = [
+    s.ACTIVE,
+    s.STOPPED,
+    s.PAUSED,
+    s.SUSPENDED,
+    s.RESCUED,
+    s.RESIZED,
+    s.ERROR,
+]
 UNRESCUING = "unrescuing"
 
 TRANSITIONS: dict[str, Transition] = {
@@ -90,6 +103,16 @@ TRANSITIONS: dict[str, Transition] = {
     "resetState": _T("resetState", _RESET_STATE, None, None, "", lock_checked=False),
     "resize": _T("resize", f"{_SERVERS}:resize", [s.ACTIVE, s.STOPPED], _IDLE, s.RESIZE_PREP),
     "migrate": _T("migrate", _MIGRATE, [s.ACTIVE, s.STOPPED], _IDLE, s.RESIZE_PREP),
+    # Deferred delete (reclaim_instance_interval > 0): DELETE soft-deletes, restore undoes it.
+    "softDelete": _T(
+        "softDelete",
+        f"{_SERVERS}:delete",
+        SOFT_DELETABLE,
+        _IDLE,
+        SOFT_DELETING,
+        lock_checked=False,
+    ),
+    "restore": _T("restore", _RESTORE, [s.SOFT_DELETED], _IDLE, RESTORING),
 }
 
 for _name, _check, _desc in [
@@ -102,6 +125,8 @@ for _name, _check, _desc in [
     (_ADMIN_PASSWORD, "rule:admin_or_owner", "Change a server's password"),
     (_RESET_STATE, "rule:admin_api", "Reset a server's state"),
     (_MIGRATE, "rule:admin_api", "Cold migrate a server"),
+    (_RESTORE, "rule:admin_or_owner", "Restore a soft-deleted server"),
+    ("os_compute_api:os-deferred-delete:force", "rule:admin_or_owner", "Force-delete a server"),
     (f"{_MIGRATE}:host", "rule:admin_api", "Cold migrate a server to a named host"),
     ("os_compute_api:os-console-output", "rule:admin_or_owner", "A server's console log"),
 ]:

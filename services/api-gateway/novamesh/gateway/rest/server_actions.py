@@ -8,9 +8,9 @@ from typing import Any
 
 from novamesh.cells.v1 import router_pb2
 from novamesh.gateway.api import policy
-from novamesh.gateway.api.errors import BadRequest
+from novamesh.gateway.api.errors import BadRequest, Conflict
 from novamesh.gateway.clients import actions as actions_client
-from novamesh.gateway.domain import actions, moves
+from novamesh.gateway.domain import actions, moves, servers
 from novamesh.gateway.domain.boot import generate_password
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply
@@ -48,8 +48,29 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
         return Reply(None, 202)
     if name == "os-getConsoleOutput":
         return Reply({"output": await _console(deps, call, inst, arg)})
+    if name == "forceDelete":
+        policy.authorize(who, "os_compute_api:os-deferred-delete:force", inst.project_id)
+        await servers.delete(deps, who, rid, inst.uuid)
+        return Reply(None, 202)
     await actions.run(deps, who, rid, inst, name, {})
-    return Reply(None, 202)
+    # Nova answers a confirm with 204 and the other actions with 202.
+    return Reply(None, 204 if name == "confirmResize" else 202)
+
+
+async def delete(deps: Deps, call: Call) -> None:
+    """DELETE /servers/{id}: soft (deferred) when reclaim_instance_interval is set, as Nova."""
+    if deps.cfg.api.reclaim_instance_interval > 0:
+        inst = await servers.get(deps, call.who, call.path_id)
+        if inst.locked and not call.who.is_admin:
+            raise Conflict(f"Instance {inst.uuid} is locked")
+        tr = actions.TRANSITIONS["softDelete"]
+        if inst.host and inst.vm_state in (tr.vm_states or []) and not inst.task_state:
+            try:
+                await actions.run(deps, call.who, call.request_id, inst, "softDelete")
+                return
+            except Conflict:
+                pass  # it changed meanwhile: delete it for good, as Nova would now
+    await servers.delete(deps, call.who, call.request_id, call.path_id)
 
 
 async def _console(deps: Deps, call: Call, inst: router_pb2.Instance, arg: Any) -> str:

@@ -111,7 +111,7 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
 
     async def DeleteServer(self, request: Req, context: Ctx) -> Body:
         async def run(call: Call) -> Reply:
-            await servers.delete(self.deps, call.who, call.request_id, call.path_id)
+            await server_actions.delete(self.deps, call)
             return Reply(None, 204)
 
         return await self.rest.handle(context, request, run)

@@ -62,6 +62,8 @@ ACTIONS: dict[str, dict[str, Any]] = {
         "os-resetState", _obj({"state": {"type": "string", "enum": ["active", "error"]}}, ["state"])
     ),
     "os-getConsoleOutput": _action("os-getConsoleOutput", _CONSOLE),
+    "restore": _action("restore", _NULL),
+    "forceDelete": _action("forceDelete", _NULL),
 }
 
 

@@ -31,6 +31,8 @@ _OUTCOME = {
     "rescue": ("rescued", 1),
     "unrescue": ("active", 1),
     "changePassword": ("active", 1),
+    "softDelete": ("soft-delete", 4),
+    "restore": ("active", 1),
 }
 
 
