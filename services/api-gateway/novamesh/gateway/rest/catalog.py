@@ -1,4 +1,5 @@
-"""The catalog REST faces (flavor extra specs and access, quotas and limits, the network proxies),
+"""The catalog REST faces (flavor extra specs and access, quotas and limits, the network proxies,
+hypervisors and tenant usage),
 registered together so the gateway's main names them in one line."""
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ import grpc
 from novamesh.compute.v1 import (
     api_flavor_extras_pb2,
     api_flavor_extras_pb2_grpc,
+    api_hypervisors_pb2,
+    api_hypervisors_pb2_grpc,
     api_networks_pb2,
     api_networks_pb2_grpc,
     api_quotas_pb2,
     api_quotas_pb2_grpc,
 )
+from novamesh.gateway.clients.hypervisors import HypervisorsClient
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.flavor_extras import FlavorExtrasRest
+from novamesh.gateway.rest.hypervisors import HypervisorsRest, SimpleTenantUsageRest
 from novamesh.gateway.rest.networks import NetworksRest
 from novamesh.gateway.rest.quotas import QuotasRest
 
@@ -26,10 +31,17 @@ SERVICE_NAMES = [
     api_flavor_extras_pb2.DESCRIPTOR.services_by_name["FlavorExtrasRestService"].full_name,
     api_quotas_pb2.DESCRIPTOR.services_by_name["QuotasRestService"].full_name,
     api_networks_pb2.DESCRIPTOR.services_by_name["NetworksRestService"].full_name,
+    api_hypervisors_pb2.DESCRIPTOR.services_by_name["HypervisorsRestService"].full_name,
+    api_hypervisors_pb2.DESCRIPTOR.services_by_name["SimpleTenantUsageRestService"].full_name,
 ]
 
 
-def registrars(rest: Rest, deps: Deps) -> list[Registrar]:
+def registrars(rest: Rest, deps: Deps, nodes: HypervisorsClient | None = None) -> list[Registrar]:
+    # One channel to the router's hypervisor service, for the life of the process.
+    nodes = nodes or HypervisorsClient(deps.cfg.endpoints.router)
+    max_limit = deps.cfg.api.max_limit
+    hypervisors = HypervisorsRest(rest, nodes, max_limit)
+    usage = SimpleTenantUsageRest(rest, nodes, max_limit)
     extras = FlavorExtrasRest(rest, deps)
     quotas = QuotasRest(rest, deps)
     nets = NetworksRest(rest, deps)
@@ -39,4 +51,10 @@ def registrars(rest: Rest, deps: Deps) -> list[Registrar]:
         ),
         lambda s: api_quotas_pb2_grpc.add_QuotasRestServiceServicer_to_server(quotas, s),
         lambda s: api_networks_pb2_grpc.add_NetworksRestServiceServicer_to_server(nets, s),
+        lambda s: api_hypervisors_pb2_grpc.add_HypervisorsRestServiceServicer_to_server(
+            hypervisors, s
+        ),
+        lambda s: api_hypervisors_pb2_grpc.add_SimpleTenantUsageRestServiceServicer_to_server(
+            usage, s
+        ),
     ]
