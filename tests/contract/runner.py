@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -62,11 +63,14 @@ class Group:
     known: dict[str, str] = field(default_factory=dict)
     owned: set[str] = field(default_factory=set)
     shared_server: str = ""
+    # Servers to delete when the group is done (quota: the project may hold only so many).
+    servers: list[str] = field(default_factory=list)
 
     def server(self, fresh: bool) -> str:
         if fresh or not self.shared_server:
             server_id = self.runner.boot(self.version, self.known)
             self.owned.add(server_id)
+            self.servers.append(server_id)
             if fresh:
                 return server_id
             self.shared_server = server_id
@@ -284,6 +288,8 @@ class Runner:
             )
         for item in _ids(resp):
             group.owned.add(item)
+            if route.method == "POST" and route.path == "/servers":
+                group.servers.append(item)
         if route.settle and "server" in known:
             try:
                 self.wait(known["server"], route.settle)
@@ -335,7 +341,27 @@ class Runner:
                     )  # fmt: skip
                 else:
                     results.append(self.run_case(group, case, route))
+                    if route.fresh_server or route.path == "/servers":
+                        self.delete_servers(group)
+            self.delete_servers(group)
+            group.shared_server = ""
         return results
+
+    def delete_servers(self, group: Group) -> None:
+        """Delete what the cases booted (all but the group's shared server while it lasts)."""
+        keep = [group.shared_server] if group.shared_server in group.servers else []
+        for server_id in group.servers:
+            if server_id not in keep:
+                self.call("DELETE", f"/servers/{server_id}", "2.1")
+        for server_id in group.servers:
+            if server_id in keep:
+                continue
+            deadline = time.monotonic() + WAIT_SECONDS
+            while time.monotonic() < deadline:
+                if self.call("GET", f"/servers/{server_id}", "2.1").status_code == 404:
+                    break
+                time.sleep(0.05)
+        group.servers = keep
 
 
 def _ids(resp: httpx.Response) -> Iterator[str]:
@@ -409,6 +435,29 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The suite boots a few hundred servers in one project; upstream runs each sample in a fresh
+# cloud. Unlimited instance/core/RAM quota keeps the count from deciding which cases pass.
+QUOTA_ENV = {
+    "NOVAMESH__QUOTA__INSTANCES": "-1",
+    "NOVAMESH__QUOTA__CORES": "-1",
+    "NOVAMESH__QUOTA__RAM": "-1",
+}
+
+
+def start(state_dir: Path) -> Mesh:
+    """A mesh for the suite: the services inherit the quota override from the environment."""
+    saved = {k: os.environ.get(k) for k in QUOTA_ENV}
+    os.environ.update(QUOTA_ENV)
+    try:
+        return start_mesh(state_dir)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run(mesh: Mesh) -> dict[str, Any]:
     runner = Runner(mesh)
     try:
@@ -427,7 +476,7 @@ def main() -> None:
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="novamesh-contract-"))
     started = time.monotonic()
-    mesh = start_mesh(state / "state")
+    mesh = start(state / "state")
     try:
         report = run(mesh)
     finally:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.contract import runner
-from tests.support.mesh import start_mesh
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +24,7 @@ BASELINE = Path(__file__).with_name("baseline.json")
 def test_contract_pass_count_never_drops() -> None:
     baseline = json.loads(BASELINE.read_text())
     state = Path(tempfile.mkdtemp(prefix="novamesh-contract-"))
-    mesh = start_mesh(state / "state")
+    mesh = runner.start(state / "state")
     try:
         report = runner.run(mesh)
     finally:
