@@ -19,23 +19,18 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-import grpc
 import yaml
-from novamesh.common.edge import envoy, process
 
-from tests.placement import fixtures
-from tests.support.ports import free_port
+from tests.placement import fixtures, harness
 
 REPO = Path(__file__).resolve().parents[2]
 GABBITS = Path(
     os.environ.get("PLACEMENT_GABBITS", REPO.parent / "shared/reference/placement/gabbits")
 )
 BASELINE = Path(__file__).with_name("gabbi_baseline.json")
-PLACEMENT_SERVICES = ["novamesh.placement.v1.PlacementRestService"]
 
 
 def fixture_env() -> dict[str, str]:
@@ -131,20 +126,6 @@ def plan(path: Path) -> tuple[list[fixtures.Fixture], str, str | None]:
     return chosen, modes[-1] if modes else "legacy", skips[0] if skips else None
 
 
-def wait_grpc(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("placement exited at start")
-        try:
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-                grpc.channel_ready_future(ch).result(timeout=0.5)
-                return
-        except grpc.FutureTimeoutError:
-            time.sleep(0.05)
-    raise RuntimeError("placement did not start")
-
-
 def count(text: str) -> tuple[int, int, int]:
     passed = len(re.findall(r"^\.\.\. ✓ ", text, re.M))
     failed = len(re.findall(r"^\.\.\. [✗E] ", text, re.M))
@@ -152,66 +133,37 @@ def count(text: str) -> tuple[int, int, int]:
     return passed, failed, skipped
 
 
-def run_file(path: Path, grpc_port: int, http_port: int, work: Path) -> dict[str, object]:
+def run_file(path: Path, ports: harness.Ports, work: Path) -> dict[str, object]:
     chosen, mode, reason = plan(path)
     if reason:
         return {"file": path.name, "skipped": True, "reason": reason}
     state = Path(tempfile.mkdtemp(dir=work))
-    env = dict(os.environ)
-    env.update(
-        NOVAMESH__STATE_DIR=str(state),
-        NOVAMESH__ENDPOINTS__PLACEMENT=f"127.0.0.1:{grpc_port}",
-        NOVAMESH__TELEMETRY__ENABLED="false",
-        NOVAMESH__LOG_LEVEL="WARNING",
-        NOVAMESH__PLACEMENT__POLICY=mode,
-    )
-    log = open(state / "placement.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from novamesh.placement.main import main; main()"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_grpc(grpc_port, server)
+    with harness.placement(ports.grpc, state, mode, os.environ.get("PLACEMENT_GABBI_DB")):
         genv = dict(os.environ)
         genv.update(fixture_env())
-        api = fixtures.Api(f"http://127.0.0.1:{http_port}")
+        api = fixtures.Api(ports.url)
         try:
             for f in chosen:
                 f.build(api, genv)
         finally:
             api.close()
         out = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "gabbi-run"),
-                f"http://127.0.0.1:{http_port}",
-                "--",
-                str(path),
-            ],
+            [str(Path(sys.executable).parent / "gabbi-run"), ports.url, "--", str(path)],
             env=genv,
             capture_output=True,
             text=True,
             timeout=300,
         )
-        text = out.stdout + out.stderr
-        passed, failed, skipped = count(text)
-        (work / f"{path.stem}.out").write_text(text)
-        return {
-            "file": path.name,
-            "passed": passed,
-            "failed": failed,
-            "skipped_tests": skipped,
-            "policy": mode,
-        }
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    text = out.stdout + out.stderr
+    passed, failed, skipped = count(text)
+    (work / f"{path.stem}.out").write_text(text)
+    return {
+        "file": path.name,
+        "passed": passed,
+        "failed": failed,
+        "skipped_tests": skipped,
+        "policy": mode,
+    }
 
 
 def report(results: list[dict[str, object]]) -> str:
@@ -248,23 +200,11 @@ def regressions(results: list[dict[str, object]], baseline: dict[str, int]) -> l
 
 
 def run(files: list[Path], work: Path) -> list[dict[str, object]]:
-    grpc_port, http_port, admin_port = free_port(), free_port(), free_port()
-    cfg = envoy.EdgeConfig(
-        listeners=[
-            envoy.Listener(
-                "placement", http_port, f"127.0.0.1:{grpc_port}", PLACEMENT_SERVICES, "placement"
-            )
-        ],
-        admin_port=admin_port,
-    )
-    conf = work / "envoy.yaml"
-    conf.write_text(envoy.dump(envoy.render(cfg)))
-    proxy = process.start(conf, admin_port, work / "envoy.log")
-    results = []
-    try:
+    results: list[dict[str, object]] = []
+    with harness.edge(work) as ports:
         for f in files:
             try:
-                r = run_file(f, grpc_port, http_port, work)
+                r = run_file(f, ports, work)
             except (RuntimeError, OSError) as exc:
                 r = {
                     "file": f.name,
@@ -278,8 +218,6 @@ def run(files: list[Path], work: Path) -> list[dict[str, object]]:
                 print(f"{r['file']}: skipped ({r['reason']})", flush=True)
             else:
                 print(f"{r['file']}: {r['passed']} passed, {r['failed']} failed", flush=True)
-    finally:
-        proxy.stop()
     return results
 
 

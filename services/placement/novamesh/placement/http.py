@@ -89,6 +89,7 @@ class Request:
 @dataclass
 class Response:
     status: int = 200
+    # JSON-able data, or JSON already encoded (bytes).
     body: Any = None
     headers: list[tuple[str, str]] = field(default_factory=list)
     last_modified: dt.datetime | None = None

@@ -10,8 +10,14 @@ from novamesh.common import db, service
 from novamesh.placement import policy
 from novamesh.placement.db import MIGRATIONS
 from novamesh.placement.objects.store import Store
+from novamesh.placement.tree import PlacementTreeServicer
 from novamesh.placement.typed import PlacementServicer
-from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
+from novamesh.placement.v1 import (
+    placement_pb2,
+    placement_pb2_grpc,
+    provider_tree_pb2,
+    provider_tree_pb2_grpc,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +37,7 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
 
     store = await open_store(cfg.expand(cfg.database.placement_url), cfg.database.echo)
     typed = PlacementServicer(store)
+    tree_servicer = PlacementTreeServicer(store)
     rest_handler = rest.generic_handler(store, policy.parse_mode(cfg.placement.policy))
 
     async def on_stop() -> None:
@@ -41,10 +48,14 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
         registrars=[
             lambda server: placement_pb2_grpc.add_PlacementServiceServicer_to_server(typed, server),
             lambda server: server.add_generic_rpc_handlers((rest_handler,)),
+            lambda server: provider_tree_pb2_grpc.add_PlacementTreeServiceServicer_to_server(
+                tree_servicer, server
+            ),
         ],
         service_names=[
             placement_pb2.DESCRIPTOR.services_by_name["PlacementService"].full_name,
             rest.SERVICE_NAME,
+            provider_tree_pb2.DESCRIPTOR.services_by_name["PlacementTreeService"].full_name,
         ],
         on_stop=on_stop,
     )

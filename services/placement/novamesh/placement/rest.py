@@ -228,9 +228,9 @@ class RestAdapter:
         await context.send_initial_metadata(tuple(headers))
         if resp.status == 204 or resp.body is None:
             return httpbody_pb2.HttpBody()
-        return httpbody_pb2.HttpBody(
-            content_type="application/json", data=json.dumps(resp.body).encode()
-        )
+        # A handler may hand over its JSON already encoded.
+        data = resp.body if isinstance(resp.body, bytes) else json.dumps(resp.body).encode()
+        return httpbody_pb2.HttpBody(content_type="application/json", data=data)
 
 
 def generic_handler(store: Store, mode: policy.Mode = policy.Mode.LEGACY) -> grpc.GenericRpcHandler:  # type: ignore[type-arg]

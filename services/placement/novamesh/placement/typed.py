@@ -129,6 +129,16 @@ def candidates_pb(snap: Snapshot, result: candidates.Result) -> pb.AllocationCan
     return out
 
 
+async def call(ctx: grpc.aio.ServicerContext[Any, Any], fn: Callable[[], Awaitable[T]]) -> T:
+    """Run `fn`, turning domain errors into gRPC status codes."""
+    try:
+        return await fn()
+    except errors.PlacementError as exc:
+        code = _SPECIAL.get(exc.code) or _CODES.get(exc.kind, grpc.StatusCode.INVALID_ARGUMENT)
+        await ctx.abort(code, exc.message)
+        raise  # unreachable: abort raises
+
+
 class PlacementServicer(pb_grpc.PlacementServiceServicer):
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -136,12 +146,7 @@ class PlacementServicer(pb_grpc.PlacementServiceServicer):
     async def _call(
         self, ctx: grpc.aio.ServicerContext[Any, Any], fn: Callable[[], Awaitable[T]]
     ) -> T:
-        try:
-            return await fn()
-        except errors.PlacementError as exc:
-            code = _SPECIAL.get(exc.code) or _CODES.get(exc.kind, grpc.StatusCode.INVALID_ARGUMENT)
-            await ctx.abort(code, exc.message)
-            raise  # unreachable: abort raises
+        return await call(ctx, fn)
 
     async def _provider(self, uuid: str) -> pb.ResourceProvider:
         snap = await self.store.view()

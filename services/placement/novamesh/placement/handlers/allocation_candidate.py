@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -15,27 +16,30 @@ _KEYS = "resources|required|member_of|in_tree"
 
 
 def _query_schema(v: http.Version) -> dict[str, Any]:
+    """Upstream's query schema at `v`: keys appear with the microversion that added them."""
     pat = GROUP_PAT_1_33 if v.at_least(33) else GROUP_PAT
-    props: dict[str, Any] = {"limit": {"type": "string", "pattern": "^[1-9][0-9]*$"}}
+    props: dict[str, Any] = {}
+    if v.at_least(16):
+        props["limit"] = {"type": "string", "pattern": "^[1-9][0-9]*$"}
     if v.at_least(25):
         props["group_policy"] = {"type": "string", "enum": ["none", "isolate"]}
     if v.at_least(35):
         props["root_required"] = {"type": "string"}
     if v.at_least(36):
         props["same_subtree"] = {"type": "string"}
-    pattern: dict[str, Any] = {}
+    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+    keys = ["resources", "required", "member_of"] + (["in_tree"] if v.at_least(31) else [])
     if v.at_least(25):
-        pattern[f"^({_KEYS})({pat})?$"] = {"type": "string"}
+        # One pattern per key, as upstream: its error message lists them.
+        schema["patternProperties"] = {f"^{key}({pat})?$": {"type": "string"} for key in keys}
     else:
-        for key in ("resources", "required", "member_of", "in_tree"):
-            props[key] = {"type": "string"}
-    return {
-        "type": "object",
-        "properties": props,
-        "patternProperties": pattern,
-        "additionalProperties": False,
-        "required": [],
-    }
+        props["resources"] = {"type": "string"}
+        if v.at_least(17):
+            props["required"] = {"type": "string"}
+        if v.at_least(21):
+            props["member_of"] = {"type": "string"}
+        schema["required"] = ["resources"]
+    return schema
 
 
 def _groups(req: http.Request) -> dict[str, candidates.Group]:
@@ -148,7 +152,7 @@ async def _check_names(
 def _parse(req: http.Request) -> candidates.Query:
     v = req.version
     http.validate_query(req, _query_schema(v))
-    raw_limit = req.qs("limit")
+    raw_limit = next(iter(req.qs_all("limit")), None)  # the first wins, as upstream
     limit = int(raw_limit) if raw_limit else None
     root_req: set[str] = set()
     root_forb: set[str] = set()
@@ -179,7 +183,8 @@ def _parse(req: http.Request) -> candidates.Query:
         subtrees.append(suffixes)
     groups = _groups(req)
     _validate_groups(req, groups, subtrees)
-    policy = req.qs("group_policy")
+    # The first group_policy wins, as upstream.
+    policy = next(iter(req.qs_all("group_policy")), None)
     if v.at_least(25) and policy is None and len([s for s in groups if s]) > 1:
         raise errors.invalid(
             'The "group_policy" parameter is required when specifying more than one '
@@ -198,7 +203,8 @@ def _parse(req: http.Request) -> candidates.Query:
 
 def render(
     snap: Snapshot, result: candidates.Result, q: candidates.Query, v: http.Version
-) -> dict[str, Any]:
+) -> bytes:
+    """The JSON answer, encoded."""
     requested = {rc for g in q.groups for rc in g.resources}
     areqs: list[dict[str, Any]] = []
     for c in result.candidates:
@@ -217,29 +223,64 @@ def render(
         if v.at_least(34):
             areq["mappings"] = {s: sorted(snap.by_id[i].uuid for i in ids) for s, ids in c.mappings}
         areqs.append(areq)
-    summaries: dict[str, Any] = {}
+    # Provider summaries are most of a large answer, and the same in every answer until the
+    # provider changes: each is encoded once per provider version (a changed provider is a new
+    # Provider object in the next snapshot) and spliced in.
+    shape = (v.at_least(17), v.at_least(29), True if v.at_least(27) else frozenset(requested))
+    parts = []
     for pid in result.summaries:
-        p = snap.by_id[pid]
-        res_sum = {
-            rc: {"capacity": inv.capacity, "used": p.usages.get(rc, 0)}
-            for rc, inv in p.inventories.items()
-            if v.at_least(27) or rc in requested
-        }
-        s: dict[str, Any] = {"resources": res_sum}
-        if v.at_least(17):
-            s["traits"] = sorted(p.traits)
-        if v.at_least(29):
-            s["parent_provider_uuid"] = snap.parent_uuid(p)
-            s["root_provider_uuid"] = snap.by_id[p.root_id].uuid
-        summaries[p.uuid] = s
-    return {"allocation_requests": areqs, "provider_summaries": summaries}
+        memo = snap.by_id[pid].memo
+        part = memo.get(shape)
+        if part is None:
+            part = memo[shape] = _summary(snap, pid, v, requested)
+        parts.append(part)
+    return (
+        '{"allocation_requests": '
+        + json.dumps(areqs)
+        + ', "provider_summaries": {'
+        + ", ".join(parts)
+        + "}}"
+    ).encode()
+
+
+def _summary(snap: Snapshot, pid: int, v: http.Version, requested: set[str]) -> str:
+    """One provider's `"uuid": {summary}` member, JSON-encoded."""
+    p = snap.by_id[pid]
+    res_sum = {
+        rc: {"capacity": inv.capacity, "used": p.usages.get(rc, 0)}
+        for rc, inv in p.inventories.items()
+        if v.at_least(27) or rc in requested
+    }
+    s: dict[str, Any] = {"resources": res_sum}
+    if v.at_least(17):
+        s["traits"] = sorted(p.traits)
+    if v.at_least(29):
+        s["parent_provider_uuid"] = snap.parent_uuid(p)
+        s["root_provider_uuid"] = snap.by_id[p.root_id].uuid
+    return f"{json.dumps(p.uuid)}: {json.dumps(s)}"
+
+
+_MEMO_SIZE = 64
 
 
 async def list_candidates(req: http.Request) -> http.Response:
-    q = _parse(req)
-    await _check_names(
-        req, {g.suffix: g for g in q.groups}, set(q.root_required) | set(q.root_forbidden)
-    )
+    # The answer depends only on the query, the microversion and the placement state, and a
+    # snapshot is one immutable state: a repeated query is served from the snapshot's memo.
+    # Any write moves to a new snapshot, so nothing stale is ever served.
     snap = await req.store.view()
-    result = candidates.find(snap, q)
-    return http.ok(render(snap, result, q, req.version), req.version)
+    query = tuple(sorted((k, tuple(v)) for k, v in req.query.items()))
+    key = ("allocation_candidates", str(req.version), query)
+    body = snap.memo.get(key)
+    if body is None:
+        q = _parse(req)
+        await _check_names(
+            req, {g.suffix: g for g in q.groups}, set(q.root_required) | set(q.root_forbidden)
+        )
+        result = candidates.find(snap, q)
+        body = render(snap, result, q, req.version)
+        answers = snap.memo.setdefault("answers", [])
+        answers.append(key)
+        if len(answers) > _MEMO_SIZE:
+            snap.memo.pop(answers.pop(0), None)
+        snap.memo[key] = body
+    return http.ok(body, req.version)

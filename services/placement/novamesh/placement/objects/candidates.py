@@ -8,6 +8,7 @@ filtered by group_policy and same_subtree, and checked against capacity once con
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,6 +30,13 @@ class Group:
     @property
     def use_same_provider(self) -> bool:
         return self.suffix != ""
+
+    @functools.cached_property
+    def must_have(self) -> tuple[frozenset[str], list[frozenset[str]]]:
+        """`required` split into traits that must all be present and any-of sets (read once
+        the group is complete: it is cached)."""
+        single = frozenset(t for any_of in self.required if len(any_of) == 1 for t in any_of)
+        return single, [any_of for any_of in self.required if len(any_of) > 1]
 
 
 @dataclass
@@ -62,8 +70,9 @@ class Result:
     summaries: list[int]
 
 
-def _traits_ok(traits: frozenset[str], required: list[frozenset[str]]) -> bool:
-    return all(any_of & traits for any_of in required)
+def _traits_ok(traits: frozenset[str], g: Group) -> bool:
+    single, any_ofs = g.must_have
+    return single <= traits and all(any_of & traits for any_of in any_ofs)
 
 
 def _aggs_ok(p: Provider, g: Group) -> bool:
@@ -87,6 +96,7 @@ class _Search:
             }
         self.roots_seen: set[int] = set()
         self._anchors: dict[int, set[int]] = {}
+        self._ancestors: dict[int, frozenset[int]] = {}
 
     def anchors_of_sharing(self, p: Provider) -> set[int]:
         """Roots of every tree that has a provider in an aggregate with sharing provider p."""
@@ -131,7 +141,7 @@ class _Search:
         out: list[Candidate] = []
         res_items = sorted(g.resources.items())
         for p in found:
-            if not _traits_ok(p.traits, g.required) or (p.traits & g.forbidden):
+            if not _traits_ok(p.traits, g) or (p.traits & g.forbidden):
                 continue
             if not _aggs_ok(p, g):
                 continue
@@ -205,7 +215,7 @@ class _Search:
                 if any(p.traits & g.forbidden for p in combo):
                     continue
                 union: frozenset[str] = frozenset().union(*(p.traits for p in combo))
-                if not _traits_ok(union, g.required):
+                if not _traits_ok(union, g):
                     continue
                 res = tuple((p.id, rc, g.resources[rc]) for p, rc in zip(combo, rcs, strict=True))
                 mapping = ((g.suffix, frozenset(p.id for p in combo)),)
@@ -224,13 +234,20 @@ class _Search:
                 ids |= mappings.get(s, set())
             if len(ids) <= 1:
                 continue
-            common: set[int] | None = None
+            common: frozenset[int] | None = None
             for i in ids:
-                anc = {a.id for a in self.snap.ancestors(self.snap.by_id[i])}
+                anc = self.ancestor_ids(i)
                 common = anc if common is None else common & anc
             if not common or not (common & ids):
                 return False
         return True
+
+    def ancestor_ids(self, pid: int) -> frozenset[int]:
+        got = self._ancestors.get(pid)
+        if got is None:
+            got = frozenset(a.id for a in self.snap.ancestors(self.snap.by_id[pid]))
+            self._ancestors[pid] = got
+        return got
 
     def fits(self, amounts: dict[tuple[int, str], int]) -> bool:
         for (pid, rc), amt in amounts.items():
@@ -257,7 +274,7 @@ def find(snap: Snapshot, q: Query) -> Result:
         for c in cands:
             by_anchor[c.anchor][suffix].append(c)
     granular = sum(1 for x in suffixes if x)
-    merged: dict[Candidate, None] = {}
+    merged: dict[tuple[Resources, tuple[tuple[str, frozenset[int]], ...]], Candidate] = {}
     for anchor, groups in by_anchor.items():
         if len(groups) != len(suffixes):
             continue
@@ -278,13 +295,11 @@ def find(snap: Snapshot, q: Query) -> Result:
                     amounts[(pid, rc)] += amt
             if not s.fits(amounts):
                 continue
-            cand = Candidate(
-                anchor,
-                tuple((pid, rc, amt) for (pid, rc), amt in amounts.items()),
-                tuple(sorted((k, frozenset(v)) for k, v in mappings.items())),
-            )
-            merged.setdefault(cand, None)
-    cands = list(merged)
+            resources = tuple((pid, rc, amt) for (pid, rc), amt in sorted(amounts.items()))
+            maps = tuple(sorted((k, frozenset(v)) for k, v in mappings.items()))
+            # A sharing provider alone is one answer, whichever tree it was anchored to.
+            merged.setdefault((resources, maps), Candidate(anchor, resources, maps))
+    cands = list(merged.values())
     if not cands:
         return Result([], [])
     if not q.nested_aware and snap.has_trees:

@@ -6,7 +6,7 @@ import uuid as uuidlib
 
 from novamesh.placement import errors
 from novamesh.placement.objects.common import ALLOC, INV, RP, RPA, RPT, require_provider
-from novamesh.placement.objects.store import Store
+from novamesh.placement.objects.store import Store, Writer
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,56 +18,58 @@ def _action_error(action: str, reason: str) -> str:
 
 async def create(store: Store, name: str, uuid: str | None, parent_uuid: str | None) -> str:
     """Create a provider; returns its uuid. Raises with upstream's messages on conflicts."""
-    rp_uuid = str(uuidlib.UUID(uuid)) if uuid else str(uuidlib.uuid4())
     try:
         async with store.write() as w:
-            dup = []
-            if (await w.conn.execute(select(RP.c.id).where(RP.c.uuid == rp_uuid))).first():
-                dup.append(f"uuid: {rp_uuid}")
-            if (await w.conn.execute(select(RP.c.id).where(RP.c.name == name))).first():
-                dup.append(f"name: {name}")
-            if dup:
-                raise errors.conflict(
-                    f"Conflicting resource provider {', '.join(dup)} already exists.",
-                    errors.DUPLICATE_NAME,
-                )
-            parent_id = root_id = None
-            if parent_uuid is not None:
-                if parent_uuid == rp_uuid:
-                    raise errors.invalid(
-                        f'Unable to create resource provider "{name}", {rp_uuid}: '
-                        + _action_error(
-                            "create",
-                            "parent provider UUID cannot be same as UUID. Please set parent "
-                            "provider UUID to None if there is no parent.",
-                        )
-                    )
-                prow = (await w.conn.execute(select(RP).where(RP.c.uuid == parent_uuid))).first()
-                if prow is None:
-                    raise errors.invalid(
-                        f'Unable to create resource provider "{name}", {rp_uuid}: '
-                        + _action_error("create", "parent provider UUID does not exist.")
-                    )
-                parent_id, root_id = prow.id, prow.root_provider_id
-            res = await w.conn.execute(
-                insert(RP).values(
-                    uuid=rp_uuid,
-                    name=name,
-                    generation=0,
-                    parent_provider_id=parent_id,
-                    root_provider_id=root_id,
-                    revision=w.seq,
-                )
-            )
-            new_id = res.inserted_primary_key[0] if res.inserted_primary_key else None
-            if root_id is None:
-                await w.conn.execute(
-                    update(RP).where(RP.c.id == new_id).values(root_provider_id=new_id)
-                )
+            return await create_in(w, name, uuid, parent_uuid)
     except IntegrityError as exc:
         raise errors.conflict(
             f"Conflicting resource provider {name} already exists.", errors.DUPLICATE_NAME
         ) from exc
+
+
+async def create_in(w: Writer, name: str, uuid: str | None, parent_uuid: str | None) -> str:
+    rp_uuid = str(uuidlib.UUID(uuid)) if uuid else str(uuidlib.uuid4())
+    dup = []
+    if (await w.conn.execute(select(RP.c.id).where(RP.c.uuid == rp_uuid))).first():
+        dup.append(f"uuid: {rp_uuid}")
+    if (await w.conn.execute(select(RP.c.id).where(RP.c.name == name))).first():
+        dup.append(f"name: {name}")
+    if dup:
+        raise errors.conflict(
+            f"Conflicting resource provider {', '.join(dup)} already exists.",
+            errors.DUPLICATE_NAME,
+        )
+    parent_id = root_id = None
+    if parent_uuid is not None:
+        if parent_uuid == rp_uuid:
+            raise errors.invalid(
+                f'Unable to create resource provider "{name}", {rp_uuid}: '
+                + _action_error(
+                    "create",
+                    "parent provider UUID cannot be same as UUID. Please set parent "
+                    "provider UUID to None if there is no parent.",
+                )
+            )
+        prow = (await w.conn.execute(select(RP).where(RP.c.uuid == parent_uuid))).first()
+        if prow is None:
+            raise errors.invalid(
+                f'Unable to create resource provider "{name}", {rp_uuid}: '
+                + _action_error("create", "parent provider UUID does not exist.")
+            )
+        parent_id, root_id = prow.id, prow.root_provider_id
+    res = await w.conn.execute(
+        insert(RP).values(
+            uuid=rp_uuid,
+            name=name,
+            generation=0,
+            parent_provider_id=parent_id,
+            root_provider_id=root_id,
+            revision=w.seq,
+        )
+    )
+    new_id = res.inserted_primary_key[0] if res.inserted_primary_key else None
+    if root_id is None:
+        await w.conn.execute(update(RP).where(RP.c.id == new_id).values(root_provider_id=new_id))
     return rp_uuid
 
 

@@ -60,6 +60,8 @@ class Provider:
     usages: dict[str, int] = field(default_factory=dict)
     traits: frozenset[str] = frozenset()
     aggregates: frozenset[str] = frozenset()
+    # Renderings of this provider version, by whoever renders it (see their users).
+    memo: dict[object, str] = field(default_factory=dict, compare=False, repr=False)
 
     def free(self, rc: str) -> int:
         inv = self.inventories.get(rc)
@@ -97,6 +99,8 @@ class Snapshot:
             for agg in p.aggregates:
                 self.agg_members[agg].add(p.id)
         self.has_trees = any(p.parent_id is not None for p in providers.values())
+        # Answers computed from this snapshot, by whoever computes them (see its users).
+        self.memo: dict[object, Any] = {}
 
     @classmethod
     def empty(cls) -> Snapshot:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from novamesh.placement import errors, standard
 from novamesh.placement.objects.common import RPT, TRAIT, bump_generation, require_provider
-from novamesh.placement.objects.store import Store
+from novamesh.placement.objects.store import Store, Writer
 from sqlalchemy import delete, insert, select
 
 _STANDARD = frozenset(standard.TRAITS)
@@ -69,36 +69,40 @@ async def set_for_provider(
 ) -> int:
     """Replace a provider's traits; returns the new generation."""
     async with store.write() as w:
-        row = await require_provider(w.conn, rp_uuid)
-        wanted = sorted(set(names))
-        ids: dict[str, int] = {}
-        if wanted:
-            found = await w.conn.execute(
-                select(TRAIT.c.name, TRAIT.c.id).where(TRAIT.c.name.in_(wanted))
-            )
-            ids = {r[0]: r[1] for r in found}
-            missing = [n for n in wanted if n not in ids]
-            if missing:
-                raise errors.invalid(f"No such trait {', '.join(missing)}")
-        new_gen = await bump_generation(w, row.id, generation)
-        current = set(
-            (
-                await w.conn.execute(
-                    select(RPT.c.trait_id).where(RPT.c.resource_provider_id == row.id)
-                )
-            ).scalars()
+        return await set_for_provider_in(w, rp_uuid, generation, names)
+
+
+async def set_for_provider_in(
+    w: Writer, rp_uuid: str, generation: int | None, names: list[str]
+) -> int:
+    row = await require_provider(w.conn, rp_uuid)
+    wanted = sorted(set(names))
+    ids: dict[str, int] = {}
+    if wanted:
+        found = await w.conn.execute(
+            select(TRAIT.c.name, TRAIT.c.id).where(TRAIT.c.name.in_(wanted))
         )
-        target = set(ids.values())
-        if current - target:
-            await w.conn.execute(
-                delete(RPT).where(
-                    RPT.c.resource_provider_id == row.id,
-                    RPT.c.trait_id.in_(sorted(current - target)),
-                )
+        ids = {r[0]: r[1] for r in found}
+        missing = [n for n in wanted if n not in ids]
+        if missing:
+            raise errors.invalid(f"No such trait {', '.join(missing)}")
+    new_gen = await bump_generation(w, row.id, generation)
+    current = set(
+        (
+            await w.conn.execute(select(RPT.c.trait_id).where(RPT.c.resource_provider_id == row.id))
+        ).scalars()
+    )
+    target = set(ids.values())
+    if current - target:
+        await w.conn.execute(
+            delete(RPT).where(
+                RPT.c.resource_provider_id == row.id,
+                RPT.c.trait_id.in_(sorted(current - target)),
             )
-        if target - current:
-            await w.conn.execute(
-                insert(RPT),
-                [{"resource_provider_id": row.id, "trait_id": t} for t in sorted(target - current)],
-            )
-        return new_gen
+        )
+    if target - current:
+        await w.conn.execute(
+            insert(RPT),
+            [{"resource_provider_id": row.id, "trait_id": t} for t in sorted(target - current)],
+        )
+    return new_gen
