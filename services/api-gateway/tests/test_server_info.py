@@ -96,13 +96,31 @@ async def test_topology(gw: Gateway) -> None:
     assert (await call(gw, "GetServerTopology", plain, "topology", version="2.77")).status == 404
 
 
-async def test_diagnostics_rules(gw: Gateway) -> None:
+async def test_diagnostics(gw: Gateway) -> None:
     sid = await boot(gw)
     resp = await call(gw, "GetServerDiagnostics", sid, "diagnostics")
     assert (resp.status, resp.message) == (
         403,
         "Policy doesn't allow os_compute_api:os-server-diagnostics to be performed.",
     )
+    resp = await call(gw, "GetServerDiagnostics", sid, "diagnostics", token="admin", version="2.48")
+    assert resp.status == 200
+    body = resp.body
+    assert (body["state"], body["driver"], body["num_cpus"]) == ("running", "fake", 1)
+    assert body["memory_details"] == {"maximum": 524288, "used": None}
+    assert body["cpu_details"] == [{"id": 0, "time": 17300000000, "utilisation": None}]
+    assert body["nic_details"][0]["rx_octets"] == 2070139
+    assert body["nic_details"][0]["tx_rate"] is None
+    assert body["hypervisor_os"] is None and body["uptime"] is None
+    legacy = await call(gw, "GetServerDiagnostics", sid, "diagnostics", token="admin")
+    assert legacy.body == {
+        "cpu0_time": 17300000000,
+        "memory": 524288,
+        "vda_errors": -1,
+        "vda_read": 262144,
+        "vda_read_req": 112,
+        "vnet0_rx": 2070139,
+    }
     gw.router.instances[sid].host = ""
     resp = await call(gw, "GetServerDiagnostics", sid, "diagnostics", token="admin")
     assert (resp.status, resp.message) == (409, f"Instance {sid} is not ready")

@@ -9,7 +9,9 @@ from google.api import httpbody_pb2
 from novamesh.compute.v1 import api_server_info_pb2_grpc, rest_pb2
 from novamesh.gateway.domain import diagnostics, server_info
 from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.domain.device_ports import Devices
 from novamesh.gateway.rest.call import Call, Reply, Rest
+from novamesh.gateway.views import diagnostics as diagnostics_view
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 Req: TypeAlias = rest_pb2.RestRequest
@@ -17,9 +19,10 @@ Body: TypeAlias = httpbody_pb2.HttpBody
 
 
 class ServerInfoRest(api_server_info_pb2_grpc.ServerInfoRestServiceServicer):
-    def __init__(self, rest: Rest, deps: Deps) -> None:
+    def __init__(self, rest: Rest, deps: Deps, devices: Devices) -> None:
         self.rest = rest
         self.deps = deps
+        self.devices = devices
 
     async def ListServerIps(self, request: Req, context: Ctx) -> Body:
         async def run(call: Call) -> Reply:
@@ -36,7 +39,10 @@ class ServerInfoRest(api_server_info_pb2_grpc.ServerInfoRestServiceServicer):
 
     async def GetServerDiagnostics(self, request: Req, context: Ctx) -> Body:
         async def run(call: Call) -> Reply:
-            return Reply(await diagnostics.get(self.deps, call.who, call.path_id, call.version))
+            found = await diagnostics.get(self.deps, self.devices, call.who, call.path_id)
+            if call.version.at_least("2.48"):
+                return Reply(diagnostics_view.standard(found))
+            return Reply(diagnostics_view.legacy(found))
 
         return await self.rest.handle(context, request, run)
 

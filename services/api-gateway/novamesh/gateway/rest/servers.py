@@ -12,7 +12,7 @@ from novamesh.gateway.api.errors import BadRequest, Unavailable
 from novamesh.gateway.api.validation import validate
 from novamesh.gateway.domain import actions, boot, servers
 from novamesh.gateway.domain.deps import Deps
-from novamesh.gateway.rest import server_actions, server_params
+from novamesh.gateway.rest import server_actions, server_consoles, server_params
 from novamesh.gateway.rest.call import Call, Reply, Rest
 from novamesh.gateway.schemas import servers as schemas
 from novamesh.gateway.views import servers as view
@@ -123,6 +123,8 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
                 names = ",".join(body) if isinstance(body, dict) and body else "None"
                 raise BadRequest(f"There is no such action: {names}")
             (name,) = body
+            if name in server_consoles.LEGACY_NAMES:
+                return await server_consoles.legacy_action(self.deps, call, name, body[name])
             mine = name in server_actions.NAMES
             schema = (
                 server_actions.schema(name, call) if mine else schemas.action(name, call.version)

@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 from google.api import httpbody_pb2
-from novamesh.cells.v1 import router_pb2_grpc
+from novamesh.cells.v1 import router_pb2_grpc, server_devices_pb2_grpc
 from novamesh.common import db
 from novamesh.common.apidb import MIGRATIONS, models
 from novamesh.common.config import Config
@@ -31,6 +31,7 @@ from novamesh.compute.v1 import (
 from novamesh.gateway.clients.router import GrpcRouter
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.main import compute_registrars
+from novamesh.gateway.testing.fake_devices import FakeDevices
 from novamesh.gateway.testing.fake_router import FakeRouter
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -72,6 +73,8 @@ class Gateway:
     engine: AsyncEngine | None = None
     stubs: dict[str, Any] = field(default_factory=dict)
     statements: list[str] = field(default_factory=list)
+    # The router's fake CellsServerDevicesService (diagnostics, consoles, attachments).
+    devices: FakeDevices | None = None
 
     def __post_init__(self) -> None:
         self.stubs = {
@@ -178,6 +181,8 @@ async def running(tmp_path: Path) -> AsyncIterator[Gateway]:
     fake = FakeRouter()
     router_server = grpc.aio.server()
     router_pb2_grpc.add_CellsRouterServiceServicer_to_server(fake, router_server)
+    devices = FakeDevices(fake)
+    server_devices_pb2_grpc.add_CellsServerDevicesServiceServicer_to_server(devices, router_server)
     router_port = router_server.add_insecure_port("127.0.0.1:0")
     await router_server.start()
     cfg.endpoints.router = f"127.0.0.1:{router_port}"
@@ -190,7 +195,9 @@ async def running(tmp_path: Path) -> AsyncIterator[Gateway]:
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield Gateway(cfg, sessions, fake, channel, port, engine)
+        gateway = Gateway(cfg, sessions, fake, channel, port, engine)
+        gateway.devices = devices
+        yield gateway
     finally:
         await channel.close(None)
         await server.stop(None)

@@ -7,9 +7,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from novamesh.compute.v1 import (
+    api_server_consoles_pb2_grpc,
     api_server_info_pb2_grpc,
+    api_server_interfaces_pb2_grpc,
     api_server_metadata_pb2_grpc,
     api_server_tags_pb2_grpc,
+    api_volumes_pb2_grpc,
 )
 from novamesh.gateway.testing.harness import Gateway, running
 
@@ -22,6 +25,13 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
         )
         gw.stubs["tags"] = api_server_tags_pb2_grpc.ServerTagsRestServiceStub(gw.channel)
         gw.stubs["info"] = api_server_info_pb2_grpc.ServerInfoRestServiceStub(gw.channel)
+        gw.stubs["consoles"] = api_server_consoles_pb2_grpc.ServerConsolesRestServiceStub(
+            gw.channel
+        )
+        gw.stubs["interfaces"] = api_server_interfaces_pb2_grpc.ServerInterfacesRestServiceStub(
+            gw.channel
+        )
+        gw.stubs["volumes"] = api_volumes_pb2_grpc.VolumesRestServiceStub(gw.channel)
         await gw.add_flavor("1", "m1.tiny")
         yield gw
 
