@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 import grpc
 from novamesh.agent.v1 import agent_pb2
-from novamesh.cells import convert
+from novamesh.cells import convert, group_check
 from novamesh.cells.core import Core
 from novamesh.cells.db import instances as inst_db
 from novamesh.cells.hoststates import HostStates
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import router_pb2
 from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
-from novamesh.scheduler.v1 import scheduler_pb2, scheduler_pb2_grpc
+from novamesh.scheduler.v1 import request_spec_pb2, scheduler_pb2, scheduler_pb2_grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -266,24 +266,32 @@ class Conductor:
         attempts = Attempts()
         admin_pass = req.admin_passwords.get(uuid, "")
         while True:
+            # A group member the scheduler did not see may hold the host: that is a retryable
+            # failure, answered here instead of by the agent.
+            conflict = await self._group_conflict(cell, uuid, current.host, req.spec)
             async with self._core.lock(uuid):
                 if uuid in self._core.deleting or await self._gone(cell, uuid):
                     return
-                command = self._command(inst, current, admin_pass)
-                future = self._core.hub.send(current.host, command)
-            outcome = await self._core.hub.wait(command, future, self._build_timeout)
-            if outcome.ok:
-                return
-            attempts.add(current.host, outcome.error)
+                if conflict is None:
+                    command = self._command(inst, current, admin_pass)
+                    future = self._core.hub.send(current.host, command)
+            if conflict is None:
+                outcome = await self._core.hub.wait(command, future, self._build_timeout)
+                if outcome.ok:
+                    return
+                error, retryable = outcome.error, outcome.retryable
+            else:
+                error, retryable = conflict, True
+            attempts.add(current.host, error)
             LOG.info(
                 "build failed on a host",
-                extra={"fields": {"uuid": uuid, "host": current.host, "error": outcome.error}},
+                extra={"fields": {"uuid": uuid, "host": current.host, "error": error}},
             )
             async with self._core.lock(uuid):
                 if uuid in self._core.deleting or await self._gone(cell, uuid):
                     return
                 nxt = None
-                if outcome.retryable and len(attempts.tried) < self._max_attempts:
+                if retryable and len(attempts.tried) < self._max_attempts:
                     await self._release(uuid)
                     nxt = await self._claim_alternate(inst, cell, alternates, attempts)
                 if nxt is None:
@@ -294,6 +302,20 @@ class Conductor:
             await self._core.publish(cell, uuid)
             await self._host_states.changed(cell, previous.host)
             await self._host_states.changed(cell, current.host)
+
+    async def _group_conflict(
+        self, cell: Cell, uuid: str, host: str, spec: request_spec_pb2.RequestSpec
+    ) -> str | None:
+        group = spec.instance_group
+        if group.policy not in ("affinity", "anti-affinity") or not group.uuid:
+            return None
+        members = await group_check.current_members(self._core.api.sessions, group.uuid)
+
+        async def work(session: AsyncSession) -> str | None:
+            return await group_check.violation(session, group, members, uuid, host)
+
+        found: str | None = await self._core.in_cell(cell, work)
+        return found
 
     async def _gone(self, cell: Cell, uuid: str) -> bool:
         async def work(session: AsyncSession) -> bool:
