@@ -140,3 +140,14 @@ async def test_refused_attach_leaves_the_volume_available(gw: Gateway) -> None:
     assert resp.status == 409 and "vm_state building" in resp.message
     bad = {"volumeAttachment": {"volumeId": vid, "tag": "t"}}
     assert (await rest(gw, "AttachVolume", base, id=sid, body=bad, version="2.48")).status == 400
+
+
+async def test_a_deleted_servers_volume_is_available_again(gw: Gateway) -> None:
+    sid = await boot(gw)
+    vid = await new_volume(gw)
+    base = f"/v2.1/servers/{sid}/os-volume_attachments"
+    body = {"volumeAttachment": {"volumeId": vid}}
+    assert (await rest(gw, "AttachVolume", base, id=sid, body=body)).status == 200
+    del gw.router.instances[sid]
+    shown = await volume(gw, vid)
+    assert (shown["status"], shown["attachments"]) == ("available", [{}])

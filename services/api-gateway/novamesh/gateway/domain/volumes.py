@@ -35,6 +35,34 @@ async def find(deps: Deps, who: Identity, volume_id: str) -> models.Volume:
     row = await store.get(deps.sessions, volume_id)
     if row is None or (not who.is_admin and row.project_id != who.project_id):
         raise not_found(volume_id)
+    return await _reconciled(deps, row)
+
+
+async def _reconciled(deps: Deps, row: models.Volume) -> models.Volume:
+    """A volume still marked attached to a server that is gone is available again.
+
+    Deleting a server does not tell the volume store; the first look at one of its volumes
+    afterwards (show, attach, delete) does the bookkeeping, with one GetInstance.
+    """
+    if not row.attached_server or row.status == "available":
+        return row
+    try:
+        inst = await deps.router.get_instance(row.attached_server)
+        if not inst.deleted:
+            return row
+    except errors.NotFound:
+        pass
+    released = await store.move(
+        deps.sessions,
+        row.id,
+        row.status,
+        status="available",
+        attached_server=None,
+        attached_device=None,
+        attachment_id=None,
+    )
+    if released:
+        row.status, row.attached_server, row.attached_device = "available", None, None
     return row
 
 
