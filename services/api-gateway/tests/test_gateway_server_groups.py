@@ -157,3 +157,29 @@ async def test_boot_into_an_unknown_group_is_400(gw: Gateway) -> None:
     boot = await gw.rest("servers.CreateServer", path="/v2.1/servers", body=server)
     assert (boot.status, boot.message) == (400, f"Instance group {missing} could not be found.")
     assert gw.router.builds == []
+
+
+async def test_quotas_for_groups_and_members(gw: Gateway) -> None:
+    gw.cfg.quota.server_groups = 1
+    gw.cfg.quota.server_group_members = 2
+    body = {"server_group": {"name": "g", "policy": "anti-affinity"}}
+    group = (await create(gw, body, "2.64")).body["server_group"]
+    over = await create(gw, body, "2.64")
+    assert (over.status, over.message) == (403, "Quota exceeded, too many server groups.")
+    await gw.add_flavor("1", "m1.tiny")
+    image = await gw.add_image()
+    server = {
+        "server": {"name": "vm", "imageRef": image, "flavorRef": "1", "max_count": 3},
+        "os:scheduler_hints": {"group": group["id"]},
+    }
+    boot = await gw.rest(
+        "servers.CreateServer", path="/v2.1/servers", body=server, token="alice:p1"
+    )
+    assert boot.status == 403
+    assert boot.message == f"Quota exceeded, too many servers in group {group['id']}"
+    assert gw.router.builds == []
+    server["server"]["max_count"] = 2
+    boot = await gw.rest(
+        "servers.CreateServer", path="/v2.1/servers", body=server, token="alice:p1"
+    )
+    assert boot.status == 202, boot.message

@@ -16,7 +16,9 @@ from novamesh.common.apidb import models
 from novamesh.common.db import transaction
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
-from novamesh.gateway.api.errors import BadRequest, NotFound
+from novamesh.gateway.api.errors import BadRequest, Forbidden, NotFound
+from novamesh.gateway.db import quotas as quota_store
+from novamesh.gateway.domain import quotas
 from novamesh.gateway.domain.deps import Deps
 from sqlalchemy import asc, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,6 +88,11 @@ async def create(deps: Deps, who: Identity, group: ServerGroup) -> ServerGroup:
     policy.authorize(who, "os_compute_api:os-server-groups:create", who.project_id)
     if group.rules and group.policy != "anti-affinity":
         raise BadRequest("Only anti-affinity policy supports rules.")
+    limit = (await quotas.limits_for(deps, who.project_id, who.user_id)).get("server_groups", -1)
+    if limit != -1:
+        used = await quota_store.server_group_count(deps.sessions, who.project_id)
+        if used >= limit:
+            raise Forbidden("Quota exceeded, too many server groups.")
     async with transaction(deps.sessions) as session:
         session.add(
             models.InstanceGroup(
@@ -149,6 +156,16 @@ async def list_groups(
         rows = list((await session.scalars(stmt.offset(offset).limit(limit))).all())
         members = await _live_members(session, [r.id for r in rows])
         return [_domain(r, members.get(r.id, [])) for r in rows]
+
+
+async def check_member_quota(
+    deps: Deps, who: Identity, group: str, members: int, adding: int
+) -> None:
+    """Before a boot records anything: the group may hold `server_group_members` servers."""
+    limits = await quotas.limits_for(deps, who.project_id, who.user_id)
+    allowed = limits.get("server_group_members", -1)
+    if allowed != -1 and members + adding > allowed:
+        raise Forbidden(f"Quota exceeded, too many servers in group {group}")
 
 
 async def add_members(deps: Deps, group_uuid: str, uuids: Sequence[str]) -> None:
