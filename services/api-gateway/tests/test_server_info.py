@@ -119,7 +119,7 @@ async def test_diagnostics(gw: Gateway) -> None:
         "vda_errors": -1,
         "vda_read": 262144,
         "vda_read_req": 112,
-        "vnet0_rx": 2070139,
+        "vnet1_rx": 2070139,
     }
     gw.router.instances[sid].host = ""
     resp = await call(gw, "GetServerDiagnostics", sid, "diagnostics", token="admin")

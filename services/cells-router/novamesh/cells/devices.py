@@ -126,7 +126,10 @@ class Devices:
         _, inst = await self._placed(uuid)
         req = gd.GetDiagnostics(instance_uuid=uuid)
         outcome = await self._ask(inst.host, "get diagnostics", get_diagnostics=req)
-        return diagnostics_message(outcome.data)
+        found = diagnostics_message(outcome.data)
+        # The instance record knows about its config drive even when the driver does not say.
+        found.config_drive = found.config_drive or inst.config_drive
+        return found
 
     async def console(self, uuid: str, protocol: str) -> sd.ConsoleEndpoint:
         _, inst = await self._placed(uuid)

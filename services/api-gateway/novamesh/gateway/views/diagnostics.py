@@ -80,7 +80,8 @@ def legacy(d: sd.ServerDiagnostics) -> dict[str, Any]:
             # libvirt reports -1 for an error count it does not know.
             value = _opt(disk, field)
             out[f"{name}_{suffix}"] = -1 if value is None and suffix == "errors" else value
-    for i, nic in enumerate(d.nic_details):
+    # libvirt's tap devices are vnet1, vnet2 ... in upstream's samples.
+    for i, nic in enumerate(d.nic_details, start=1):
         for suffix, field in _LEGACY_NIC.items():
             out[f"vnet{i}_{suffix}"] = _opt(nic, field)
     return {k: v for k, v in out.items() if v is not None}
