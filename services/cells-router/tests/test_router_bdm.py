@@ -1,9 +1,19 @@
-"""An instance's block device mappings become rows of the cell's block_device_mapping table."""
+"""An instance's block device mappings become rows of the cell's block_device_mapping table;
+the volumes attached to a deleted instance are given back."""
 
 from __future__ import annotations
 
+import uuid as uuidlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
 from novamesh.cells import convert
+from novamesh.cells.testing import Mesh, start_mesh
 from novamesh.cells.v1 import block_devices_pb2, router_pb2
+from novamesh.common.apidb.models import Volume
+from novamesh.common.db import create_sync_engine
+from sqlalchemy.orm import Session
 
 
 def test_new_row_keeps_the_mappings_in_order() -> None:
@@ -33,3 +43,59 @@ def test_new_row_keeps_the_mappings_in_order() -> None:
     assert (root.boot_index, root.image_id, root.delete_on_termination) == (0, "img", True)
     assert (swap.boot_index, swap.guest_format, swap.volume_size) == (None, "swap", 512)
     assert root.uuid and swap.uuid and root.uuid != swap.uuid
+
+
+@pytest.fixture
+async def mesh(tmp_path: Path) -> AsyncIterator[Mesh]:
+    m = await start_mesh(tmp_path)
+    try:
+        yield m
+    finally:
+        await m.close()
+
+
+def _volume(mesh: Mesh, server: str) -> str:
+    volume_id = str(uuidlib.uuid4())
+    engine = create_sync_engine(mesh.cfg.expand(mesh.cfg.database.api_url))
+    with Session(engine) as s, s.begin():
+        s.add(
+            Volume(
+                id=volume_id,
+                project_id="p1",
+                user_id="u1",
+                size=1,
+                status="in-use",
+                attached_server=server,
+                attached_device="/dev/vda",
+            )
+        )
+    engine.dispose()
+    return volume_id
+
+
+def _status(mesh: Mesh, volume_id: str) -> tuple[str, str | None]:
+    engine = create_sync_engine(mesh.cfg.expand(mesh.cfg.database.api_url))
+    with Session(engine) as s:
+        row = s.get(Volume, volume_id)
+        assert row is not None
+        found = (row.status, row.attached_server)
+    engine.dispose()
+    return found
+
+
+async def test_deleting_a_server_gives_its_volumes_back(mesh: Mesh) -> None:
+    await mesh.agent(["h1"])
+    mesh.scheduler.hosts = [("h1", mesh.cells["cell1"])]
+    (inst,) = await mesh.boot()
+    await mesh.wait_for(inst.uuid, "active")
+    volume_id = _volume(mesh, inst.uuid)
+    await mesh.router.DeleteInstance(router_pb2.DeleteInstanceRequest(uuid=inst.uuid))
+    await mesh.wait_for(inst.uuid, "gone")
+    assert _status(mesh, volume_id) == ("available", None)
+
+
+async def test_deleting_a_pending_build_gives_its_volumes_back(mesh: Mesh) -> None:
+    (inst,) = mesh.submit_records()
+    volume_id = _volume(mesh, inst.uuid)
+    await mesh.router.DeleteInstance(router_pb2.DeleteInstanceRequest(uuid=inst.uuid))
+    assert _status(mesh, volume_id) == ("available", None)

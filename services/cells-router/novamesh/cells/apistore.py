@@ -16,6 +16,7 @@ from novamesh.common.apidb.models import (
     HostMapping,
     InstanceMapping,
     RequestSpec,
+    Volume,
 )
 from novamesh.common.db import transaction
 from sqlalchemy import delete, select, update
@@ -131,6 +132,20 @@ class ApiStore:
                 update(InstanceMapping)
                 .where(InstanceMapping.instance_uuid == instance_uuid)
                 .values(queued_for_delete=True)
+            )
+
+    async def release_volumes(self, instance_uuid: str) -> None:
+        """Give back the built-in store's volumes attached to a deleted instance."""
+        async with transaction(self.sessions) as s:
+            await s.execute(
+                update(Volume)
+                .where(Volume.attached_server == instance_uuid)
+                .values(
+                    status="available",
+                    attached_server=None,
+                    attached_device=None,
+                    attachment_id=None,
+                )
             )
 
     async def map_hosts(self, hosts: list[str], cell_id: int) -> list[str]:

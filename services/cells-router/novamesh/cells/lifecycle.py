@@ -67,6 +67,7 @@ class Lifecycle:
                 # The conductor finds the build request gone and undoes what it did; this only
                 # covers an allocation claimed before a router restart lost that conductor.
                 await self._release(uuid)
+                await self._core.api.release_volumes(uuid)
                 if pending is not None:
                     gone = convert.pending_instance(
                         pending.instance, pending.tags, pending.created_at
@@ -138,6 +139,7 @@ class Lifecycle:
 
         await self._core.in_cell(cell, work)
         await self._release(uuid)
+        await self._core.api.release_volumes(uuid)
         if self.moves is not None:
             await self._core.quietly(self.moves.forget(cell, uuid), f"ending the move of {uuid}")
         await self._core.api.queue_for_delete(uuid)

@@ -2,12 +2,14 @@
 
 What a boot can have here: the root disk from an image (`image` → `local`, boot index 0, which
 is what `openstack server create --image` sends), blank local disks (ephemeral, or swap with
-`guest_format: swap`) within the flavor's sizes. Volumes need a block storage service; until
-the built-in one exists, volume-backed mappings are refused with a 400 that says so, before
-anything is recorded.
+`guest_format: swap`) within the flavor's sizes, and existing volumes of the built-in volume
+store (`volume` → `volume`), as the root disk (boot from volume) or as extra disks. Mappings
+that would have to create a volume (image, blank or snapshot → `volume`) are refused with a
+400 that says so, before anything is recorded: the volume store has no backend that fills a
+volume from an image.
 
-Every boot gets its mappings normalised the way Nova stores them: the image root disk first,
-then the flavor's ephemeral and swap disks unless the request sized them itself.
+Every boot gets its mappings normalised the way Nova stores them: the root disk first, then
+the flavor's ephemeral and swap disks unless the request sized them itself.
 """
 
 from __future__ import annotations
@@ -64,8 +66,16 @@ def invalid(details: str) -> BadRequest:
 
 def volumes_unsupported() -> BadRequest:
     return BadRequest(
-        "Block device mappings with volumes are not supported: this cloud has no block "
-        "storage service yet. Boot from an image with local disks instead."
+        "Block device mappings that create volumes are not supported: this cloud's volume "
+        "store cannot fill a volume from an image, a snapshot or nothing. Create the volume "
+        "first (os-volumes) and map it with source_type volume."
+    )
+
+
+def legacy_unsupported() -> BadRequest:
+    return BadRequest(
+        "The legacy block_device_mapping is not supported; use block_device_mapping_v2 "
+        "with source_type volume."
     )
 
 
@@ -104,7 +114,13 @@ def parse(raw: dict[str, Any]) -> BlockDevice:
 
 
 def _check_one(bdm: BlockDevice) -> None:
-    if bdm.destination_type == "volume" or bdm.source_type in ("volume", "snapshot"):
+    if bdm.source_type == "volume":
+        if bdm.destination_type != "volume":
+            raise invalid("Mapping a volume to a local disk is not supported.")
+        if not bdm.uuid:
+            raise invalid("Missing device UUID.")
+        return
+    if bdm.destination_type == "volume" or bdm.source_type == "snapshot":
         raise volumes_unsupported()
     if bdm.source_type == "image":
         if not bdm.uuid:
@@ -113,6 +129,14 @@ def _check_one(bdm: BlockDevice) -> None:
             raise invalid("Mapping image to local is not supported.")
     if bdm.volume_type and bdm.destination_type == "local":
         raise invalid("Specifying a volume_type with destination_type=local is not supported.")
+
+
+def volumes(devices: list[BlockDevice]) -> list[BlockDevice]:
+    return [d for d in devices if d.source_type == "volume"]
+
+
+def boots_from_volume(requested: list[BlockDevice]) -> bool:
+    return any(b.source_type == "volume" and b.boot_index == 0 for b in requested)
 
 
 def root_image(requested: list[BlockDevice]) -> str:
@@ -134,12 +158,12 @@ def check(requested: list[BlockDevice], image_ref: str, flavor: FlavorDisks) -> 
             "not valid."
         )
     root = next((b for b in requested if b.boot_index == 0), None)
-    if root is not None and root.source_type != "image":
+    if root is not None and root.source_type not in ("image", "volume"):
         raise invalid(
             "Boot sequence for the instance and image/block device mapping combination is "
             "not valid."
         )
-    if root is not None and image_ref and root.uuid != image_ref:
+    if root is not None and root.source_type == "image" and image_ref and root.uuid != image_ref:
         raise BadRequest(f"Image {root.uuid} does not match the imageRef {image_ref}.")
     swaps = [b for b in requested if b.is_swap]
     if len(swaps) > 1:
@@ -163,7 +187,8 @@ def _normalised(
     out: list[BlockDevice] = []
     if root is None:
         root = BlockDevice(source_type="image", uuid=image_ref, boot_index=0)
-    root.delete_on_termination = True
+    if root.source_type == "image":
+        root.delete_on_termination = True
     root.device_type = root.device_type or "disk"
     out.append(root)
     others = [b for b in requested if b is not root]
@@ -172,7 +197,8 @@ def _normalised(
             bdm.volume_size = flavor.ephemeral_gb
         if bdm.is_swap and bdm.volume_size is None:
             bdm.volume_size = flavor.swap_mb
-        bdm.delete_on_termination = True
+        if bdm.destination_type == "local":
+            bdm.delete_on_termination = True
         out.append(bdm)
     if flavor.ephemeral_gb and not any(b.is_ephemeral for b in others):
         out.append(

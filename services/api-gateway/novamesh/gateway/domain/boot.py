@@ -26,7 +26,7 @@ from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import ApiError, BadRequest
 from novamesh.gateway.db import catalog, records
-from novamesh.gateway.domain import bdm, quotas, states
+from novamesh.gateway.domain import bdm, boot_volumes, quotas, states
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.domain.server_groups import add_members, check_member_quota, find_group
 from novamesh.scheduler.v1 import request_spec_pb2
@@ -212,17 +212,21 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     if req.block_devices and req.block_device_mapping:
         raise BadRequest("Using different block_device_mapping syntaxes is not allowed")
     if req.block_devices:
-        raise bdm.volumes_unsupported()
+        raise bdm.legacy_unsupported()
+    from_volume = bdm.boots_from_volume(req.block_device_mapping)
     image_ref = req.image_ref or bdm.root_image(req.block_device_mapping)
-    if not image_ref:
+    if not image_ref and not from_volume:
         raise BadRequest("Missing imageRef attribute")
+    if bdm.volumes(req.block_device_mapping) and req.max_count > 1:
+        raise BadRequest("Cannot attach one or more volumes to multiple instances")
     if req.min_count > req.max_count:
         raise BadRequest("min_count must be <= max_count")
     zone, host, node = _destination(who, req)
     flavor = await _flavor(deps, who, req.flavor_ref)
-    image = await _image(deps, who, image_ref)
-    _check_fit(flavor, image)
-    devices = _block_devices(req, image.id, flavor)
+    image = await _image(deps, who, image_ref) if image_ref else None
+    if image is not None and not from_volume:
+        _check_fit(flavor, image)
+    devices = _block_devices(req, image.id if image is not None else "", flavor)
     key_data = ""
     if req.key_name:
         keypair = await catalog.get_keypair(deps.sessions, who.user_id, req.key_name)
@@ -241,7 +245,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     admin_pass = req.admin_pass or generate_password()
     reservation_id = "r-" + secrets.token_hex(4)
     flavor_msg = to_flavor(flavor)
-    image_meta = to_image_meta(image)
+    image_meta = to_image_meta(image) if image is not None else request_spec_pb2.ImageMeta()
     auto_disk = req.auto_disk_config
     if auto_disk is None:
         auto_disk = str(image_meta.properties.get("auto_disk_config", "")).lower() == "true"
@@ -257,6 +261,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         },
         num_instances=count,
         security_groups=req.security_groups or ["default"],
+        is_bfv=from_volume,
     )
     if group is not None:
         spec.instance_group.CopyFrom(group)
@@ -275,6 +280,10 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     if group is not None:
         # What GET /servers/{id} shows as server_groups from 2.71.
         sysmeta["server_group"] = group.uuid
+    server_uuids = [str(uuidlib.uuid4()) for _ in range(count)]
+    # Volumes go with a single server (checked above); taken before anything is recorded.
+    volume_devices = bdm.volumes(devices)
+    claimed = await boot_volumes.claim(deps, who, server_uuids[0], volume_devices)
     instances = []
     for index in range(count):
         name = req.name if count == 1 else f"{req.name}-{index + 1}"
@@ -282,7 +291,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         if req.hostname and count > 1:
             hostname = f"{req.hostname}-{index + 1}"
         inst = router_pb2.Instance(
-            uuid=str(uuidlib.uuid4()),
+            uuid=server_uuids[index],
             name=name,
             hostname=hostname,
             project_id=who.project_id,
@@ -292,7 +301,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
             power_state=0,
             availability_zone=zone,
             flavor=flavor_msg,
-            image_ref=image.id,
+            image_ref=image.id if image is not None else "",
             key_name=req.key_name,
             key_data=key_data,
             metadata=req.metadata,
@@ -323,11 +332,16 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         )
         for inst in instances
     ]
-    await records.record_builds(deps.sessions, builds)
+    try:
+        await records.record_builds(deps.sessions, builds)
+    except BaseException:
+        await boot_volumes.release(deps, claimed)
+        raise
     try:
         await quotas.recheck_instances(deps, who, limits, flavor.vcpus, flavor.memory_mb, count)
     except quotas.QuotaExceeded:
         await _undo(deps, [inst.uuid for inst in instances])
+        await boot_volumes.release(deps, claimed)
         raise
     if group is not None:
         await add_members(deps, group.uuid, [inst.uuid for inst in instances])
@@ -336,6 +350,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         await deps.router.build_instances(spec, instances, passwords, request_id)
     except BaseException:
         await _undo(deps, [inst.uuid for inst in instances])
+        await boot_volumes.release(deps, claimed)
         raise
     return BootResult(instances, admin_pass, reservation_id)
 
@@ -363,6 +378,7 @@ def _bdm_message(device: bdm.BlockDevice) -> block_devices_pb2.BlockDeviceMappin
         volume_size=device.volume_size or 0,
         delete_on_termination=device.delete_on_termination,
         image_id=device.uuid if device.source_type == "image" else "",
+        volume_id=device.uuid if device.source_type == "volume" else "",
         tag=device.tag,
     )
 
