@@ -133,3 +133,33 @@ def test_network_proxies(mesh: Mesh) -> None:
         assert tenant["network"]["label"] == "private"
     with client(mesh, "2.36") as c:
         assert c.get("/v2.1/os-networks").status_code == 404
+
+
+def test_boot_from_a_volume_and_give_it_back(mesh: Mesh) -> None:
+    flavor, _ = flavor_and_image(mesh)
+    with client(mesh, "2.35") as c:
+        created = c.post("/v2.1/os-volumes", json={"volume": {"size": 1}})
+        assert created.status_code == 200, created.text
+        volume_id = created.json()["volume"]["id"]
+        root = {
+            "boot_index": 0,
+            "uuid": volume_id,
+            "source_type": "volume",
+            "destination_type": "volume",
+        }
+        server = {"name": "e2e-bfv", "flavorRef": flavor, "block_device_mapping_v2": [root]}
+        resp = c.post("/v2.1/servers", json={"server": server})
+        assert resp.status_code == 202, resp.text
+        server_id = resp.json()["server"]["id"]
+        shown = wait_for_status(c, server_id, "ACTIVE", "ERROR")
+        assert shown["status"] == "ACTIVE", shown.get("fault")
+        assert shown["image"] == ""
+        attachments = c.get(f"/v2.1/servers/{server_id}/os-volume_attachments").json()
+        assert [a["volumeId"] for a in attachments["volumeAttachments"]] == [volume_id]
+        assert c.get(f"/v2.1/os-volumes/{volume_id}").json()["volume"]["status"] == "in-use"
+        taken = c.post("/v2.1/servers", json={"server": {**server, "name": "e2e-bfv-2"}})
+        assert taken.status_code == 400
+        assert c.delete(f"/v2.1/servers/{server_id}").status_code == 204
+        wait_for_gone(c, server_id)
+        assert c.get(f"/v2.1/os-volumes/{volume_id}").json()["volume"]["status"] == "available"
+        assert c.delete(f"/v2.1/os-volumes/{volume_id}").status_code == 202
