@@ -495,6 +495,7 @@ class AgentCommand(_message.Message):
     SET_ADMIN_PASSWORD_FIELD_NUMBER: _builtins.int
     TRIGGER_CRASH_DUMP_FIELD_NUMBER: _builtins.int
     GET_CONSOLE_OUTPUT_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
     GET_DIAGNOSTICS_FIELD_NUMBER: _builtins.int
     GET_CONSOLE_FIELD_NUMBER: _builtins.int
     ATTACH_INTERFACE_FIELD_NUMBER: _builtins.int
@@ -537,6 +538,8 @@ class AgentCommand(_message.Message):
     @_builtins.property
     def get_console_output(self) -> Global___GetConsoleOutput: ...
     @_builtins.property
+    def snapshot(self) -> Global___Snapshot: ...
+    @_builtins.property
     def get_diagnostics(self) -> _guest_devices_pb2.GetDiagnostics:
         """A guest's devices and consoles: see guest_devices.proto."""
 
@@ -571,6 +574,7 @@ class AgentCommand(_message.Message):
         set_admin_password: Global___SetAdminPassword | None = ...,
         trigger_crash_dump: Global___TriggerCrashDump | None = ...,
         get_console_output: Global___GetConsoleOutput | None = ...,
+        snapshot: Global___Snapshot | None = ...,
         get_diagnostics: _guest_devices_pb2.GetDiagnostics | None = ...,
         get_console: _guest_devices_pb2.GetConsole | None = ...,
         attach_interface: _guest_devices_pb2.AttachInterface | None = ...,
@@ -579,11 +583,11 @@ class AgentCommand(_message.Message):
         detach_volume: _guest_devices_pb2.DetachVolume | None = ...,
         swap_volume: _guest_devices_pb2.SwapVolume | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -1044,3 +1048,33 @@ class GetConsoleOutput(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetConsoleOutput: _TypeAlias = GetConsoleOutput  # noqa: Y015
+
+@_typing.final
+class Snapshot(_message.Message):
+    """createImage, createBackup, shelve: the driver writes the guest's disk to the image service as
+    the data of `image_id` (an image record the gateway created, status queued).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    IMAGE_ID_FIELD_NUMBER: _builtins.int
+    IMAGE_TYPE_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    image_id: _builtins.str
+    image_type: _builtins.str
+    """"snapshot" or "backup" (only the instance-action event differs)."""
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+        image_id: _builtins.str = ...,
+        image_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["image_id", b"image_id", "image_type", b"image_type", "instance_uuid", b"instance_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Snapshot: _TypeAlias = Snapshot  # noqa: Y015

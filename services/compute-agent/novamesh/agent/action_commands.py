@@ -60,6 +60,14 @@ class TriggerCrashDump:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    uuid: str
+    image_id: str
+    # "snapshot" or "backup"
+    image_type: str = "snapshot"
+
+
+@dataclass(frozen=True)
 class GetConsoleOutput:
     uuid: str
     length: int = 0
@@ -75,6 +83,7 @@ ActionCommand = (
     | SetAdminPassword
     | TriggerCrashDump
     | GetConsoleOutput
+    | Snapshot
 )
 
 

@@ -79,6 +79,9 @@ def _action_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
             return ac.SetAdminPassword(_uuid(p.instance_uuid), p.password)
         case "trigger_crash_dump":
             return ac.TriggerCrashDump(_uuid(cmd.trigger_crash_dump.instance_uuid))
+        case "snapshot":
+            s = cmd.snapshot
+            return ac.Snapshot(_uuid(s.instance_uuid), s.image_id, s.image_type or "snapshot")
         case "get_console_output":
             g = cmd.get_console_output
             return ac.GetConsoleOutput(_uuid(g.instance_uuid), g.length)

@@ -35,6 +35,8 @@ class Event:
     UNRESCUE = "compute_unrescue_instance"
     SET_PASSWORD = "compute_set_admin_password"
     CRASH_DUMP = "compute_trigger_crash_dump"
+    SNAPSHOT = "compute_snapshot_instance"
+    BACKUP = "compute_backup_instance"
 
 
 class Result:
@@ -90,6 +92,8 @@ class ActionRunner:
                 assert isinstance(self._driver, drv.CrashDumpable)
                 await self._driver.trigger_crash_dump(host, c.uuid)
                 return Result()
+            case ac.Snapshot():
+                return await self._snapshot(host, c)
             case ac.GetConsoleOutput():
                 self._need("console.serial.log")
                 assert isinstance(self._driver, drv.ConsoleOutput)
@@ -208,6 +212,25 @@ class ActionRunner:
         now = await self._power(host, c.uuid)
         self._update(c.uuid, host, VmState.ACTIVE, "", now, Event.SET_PASSWORD)
         return Result()
+
+    # ---- snapshots ----------------------------------------------------------------------
+
+    async def _snapshot(self, host: str, c: ac.Snapshot) -> Result:
+        self._need("operation.snapshot")
+        assert isinstance(self._driver, drv.Snapshottable)
+        event = Event.BACKUP if c.image_type == "backup" else Event.SNAPSHOT
+        power = await self._power(host, c.uuid)
+        vm_state = states.vm_state_for(power)
+        # Nova's task states of a snapshot after the API's image_snapshot/image_backup.
+        self._update(c.uuid, host, vm_state, "image_pending_upload", power)
+        self._update(c.uuid, host, vm_state, "image_uploading", power)
+        try:
+            await self._driver.snapshot(host, c.uuid, c.image_id)
+        except DriverError as exc:
+            self._update(c.uuid, host, vm_state, "", power, event, exc)
+            return Result(exc)
+        self._update(c.uuid, host, vm_state, "", await self._power(host, c.uuid), event)
+        return Result(data={"image_id": c.image_id})
 
     # ---- helpers ----------------------------------------------------------------------
 

@@ -130,3 +130,42 @@ async def test_rescue_unrescue_password_crash_dump_console() -> None:
     await manager.handle("c", "h-1", ac.GetConsoleOutput("u1", 2))
     out = sink.results[-1].data["output"]
     assert out.count("\n") == 2 and "NMI" in out
+
+
+async def test_snapshot_uploads_to_the_image_service() -> None:
+    import http.server
+    import threading
+
+    received: list[tuple[str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        manager, driver, _, sink = await started()
+        await manager.handle("s0", "h-1", ac.Snapshot("u1", "img-0"))
+        assert not sink.results[-1].ok and "no image service" in sink.results[-1].error
+        driver.set_image_service(f"http://127.0.0.1:{server.server_port}", "t")
+        await manager.handle("s1", "h-1", ac.Snapshot("u1", "img-1", "backup"))
+        assert sink.results[-1].ok
+        assert [p for p, _ in received] == ["/v2/images/img-1/file"]
+        assert received[0][1].startswith(b"QFI\xfb")
+        assert sink.states("u1")[-3:] == [
+            ("h-1", "active", "image_pending_upload", 1),
+            ("h-1", "active", "image_uploading", 1),
+            ("h-1", "active", "", 1),
+        ]
+        assert sink.updates[-1].event == "compute_backup_instance"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import ipaddress
 import json
 import logging
 import os
 import time
+import urllib.request
 import uuid as uuidlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +30,7 @@ from novamesh.agent.virt.driver import REQUIRED_CAPABILITIES
 from novamesh.agent.virt.fake_devices import DEVICE_CAPABILITIES, FakeDevices
 from novamesh.agent.virt.fake_topology import FakeTopology
 from novamesh.agent.virt.model import (
+    DriverError,
     HostCapacity,
     InstanceInfo,
     InstanceNotFound,
@@ -68,6 +71,9 @@ class FakeSettings:
     pci_devices: tuple[str, ...] = ()
     # Where the simulated guests are kept across agent restarts; None keeps them in memory.
     state_file: Path | None = None
+    # The image service snapshots are uploaded to (Glance v2 `PUT /v2/images/{id}/file`).
+    image_upload_url: str = ""
+    image_token: str = ""
 
 
 @dataclass
@@ -84,6 +90,8 @@ class _Guest:
     # A digest only: the state file never holds a password.
     admin_password_sha256: str = ""
     crash_dumps: int = 0
+    # Image ids of the snapshots taken of this guest.
+    snapshots: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     # Attached volumes: volume id -> device name.
     volumes: dict[str, str] = field(default_factory=dict)
@@ -121,6 +129,7 @@ class FakeDriver(FakeDevices, FakeTopology):
             "operation.resize",
             "operation.set-admin-password",
             "operation.trigger-crash-dump",
+            "operation.snapshot",
         }
         | DEVICE_CAPABILITIES
     )
@@ -163,6 +172,7 @@ class FakeDriver(FakeDevices, FakeTopology):
                 rescued=raw.get("rescued", False),
                 admin_password_sha256=raw.get("admin_password_sha256", ""),
                 crash_dumps=raw.get("crash_dumps", 0),
+                snapshots=raw.get("snapshots", []),
                 console=raw.get("console", []),
                 volumes=raw.get("volumes", {}),
             )
@@ -321,6 +331,29 @@ class FakeDriver(FakeDevices, FakeTopology):
         guest = self._transition(host, uuid, {PowerState.RUNNING}, "crash-dump")
         guest.crash_dumps += 1
         guest.log("NMI received: dumping memory")
+        self._changed()
+
+    def set_image_service(self, url: str, token: str) -> None:
+        self._settings = dataclasses.replace(
+            self._settings, image_upload_url=url, image_token=token
+        )
+
+    async def snapshot(self, host: str, uuid: str, image_id: str) -> None:
+        """Upload a small qcow2-looking disk as the image's data to the image service."""
+        guest = self._guest(host, uuid)
+        url = self._settings.image_upload_url
+        if not url:
+            raise InvalidInstanceState("the fake driver has no image service to upload to")
+        header = b"QFI\xfb" + (3).to_bytes(4, "big")
+        data = header + json.dumps({"instance": uuid, "flavor": guest.flavor_name}).encode()
+        data += bytes(4096 - len(data))
+        target = f"{url.rstrip('/')}/v2/images/{image_id}/file"
+        try:
+            await asyncio.to_thread(_put, target, self._settings.image_token, data)
+        except OSError as exc:
+            raise DriverError(f"snapshot upload failed: {exc}") from exc
+        guest.snapshots.append(image_id)
+        guest.log(f"snapshot {image_id} uploaded")
         self._changed()
 
     # ---- moves (resize, cold migration) between this driver's hosts --------------------
@@ -486,3 +519,15 @@ class FakeDriver(FakeDevices, FakeTopology):
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"guests": guests, "held": held}), encoding="utf-8")
         os.replace(tmp, path)
+
+
+def _put(url: str, token: str, data: bytes) -> None:
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method="PUT",
+        headers={"Content-Type": "application/octet-stream", "X-Auth-Token": token},
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        if resp.status not in (200, 201, 204):
+            raise DriverError(f"the image service answered HTTP {resp.status}")

@@ -48,9 +48,18 @@ def _libvirt(cfg: Config, state_root: Path) -> Driver:
     return factory.build(cfg)
 
 
+def _fake_with_images(cfg: Config, state_root: Path) -> Driver:
+    # The fake driver uploads snapshots to the image service, so it needs the endpoints too.
+    driver = _fake(cfg.agent, state_root)
+    assert isinstance(driver, FakeDriver)
+    driver.set_image_service(cfg.endpoints.image_public_url, cfg.libvirt.image_token)
+    return driver
+
+
 # Drivers configured beyond [agent] (their own section, the endpoints): (config, state root).
 FULL_CONFIG_DRIVERS: dict[str, Callable[[Config, Path], Driver]] = {
     "libvirt": _libvirt,
+    "fake": _fake_with_images,
 }
 
 
