@@ -144,3 +144,37 @@ async def test_deferred_delete_restore_and_force_delete(gw: Gateway, act: Actor)
     assert gw.router.instances[act.sid].vm_state == "active"
     assert await act({"forceDelete": None}) == (202, None)
     assert act.sid not in gw.router.instances
+
+
+async def test_create_image_and_backup_rotation(gw: Gateway, act: Actor) -> None:
+    from novamesh.common.apidb import models
+    from sqlalchemy import select
+
+    status, body = await act(
+        {"createImage": {"name": "snap", "metadata": {"k": "v"}}}, version="2.45"
+    )
+    assert status == 202 and body["image_id"]
+    async with gw.sessions() as s:
+        image = await s.scalar(select(models.Image).where(models.Image.id == body["image_id"]))
+    assert image is not None and (image.name, image.status, image.visibility) == (
+        "snap",
+        "queued",
+        "private",
+    )
+    assert image.properties["instance_uuid"] == act.sid and image.properties["k"] == "v"
+    resp = await gw.rest(
+        "servers.ServerAction",
+        id=act.sid,
+        path=f"/v2.1/servers/{act.sid}/action",
+        body={"createImage": {"name": "snap-2"}},
+        token="alice:p1",
+    )
+    assert resp.status == 202 and "/images/" in resp.headers["location"]
+    assert (await act({"createImage": {}}))[0] == 400
+
+    backup = {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 2}}
+    ids = [(await act(backup, version="2.45"))[1]["image_id"] for _ in range(3)]
+    async with gw.sessions() as s:
+        left = set((await s.scalars(select(models.Image.id).where(models.Image.name == "b"))).all())
+    assert left == set(ids[1:])
+    assert (await act({"createBackup": {"name": "b", "backup_type": "daily"}}))[0] == 400

@@ -49,6 +49,14 @@ def _command(req: router_pb2.InstanceActionRequest) -> agent_pb2.AgentCommand | 
             return agent_pb2.AgentCommand(
                 trigger_crash_dump=agent_pb2.TriggerCrashDump(instance_uuid=uuid)
             )
+        case "createImage" | "createBackup":
+            return agent_pb2.AgentCommand(
+                snapshot=agent_pb2.Snapshot(
+                    instance_uuid=uuid,
+                    image_id=p.get("image_id", ""),
+                    image_type="backup" if req.action == "createBackup" else "snapshot",
+                )
+            )
         case "softDelete" | "restore":
             kind = agent_pb2.PowerAction.KIND_STOP
             if req.action == "restore":
@@ -71,6 +79,8 @@ AGENT_ACTIONS = {
     "trigger_crash_dump",
     "softDelete",
     "restore",
+    "createImage",
+    "createBackup",
 }
 RECORD_ACTIONS = {"resetState"}
 ACTIONS = AGENT_ACTIONS | RECORD_ACTIONS

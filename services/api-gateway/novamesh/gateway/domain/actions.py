@@ -61,6 +61,9 @@ RESCUING = "rescuing"
 SOFT_DELETING = "soft-deleting"
 RESTORING = "restoring"
 _RESTORE = "os_compute_api:os-deferred-delete:restore"
+_CREATE_IMAGE = "os_compute_api:servers:create_image"
+_BACKUP = "os_compute_api:os-create-backup"
+SNAPSHOTTABLE = [s.ACTIVE, s.STOPPED, s.PAUSED, s.SUSPENDED]
 # A guest that runs somewhere can be soft-deleted; anything else is deleted at once.
 SOFT_DELETABLE = [
     s.ACTIVE,
@@ -113,6 +116,8 @@ TRANSITIONS: dict[str, Transition] = {
         lock_checked=False,
     ),
     "restore": _T("restore", _RESTORE, [s.SOFT_DELETED], _IDLE, RESTORING),
+    "createImage": _T("createImage", _CREATE_IMAGE, SNAPSHOTTABLE, _IDLE, "image_snapshot"),
+    "createBackup": _T("createBackup", _BACKUP, SNAPSHOTTABLE, _IDLE, "image_backup"),
 }
 
 for _name, _check, _desc in [
@@ -126,6 +131,8 @@ for _name, _check, _desc in [
     (_RESET_STATE, "rule:admin_api", "Reset a server's state"),
     (_MIGRATE, "rule:admin_api", "Cold migrate a server"),
     (_RESTORE, "rule:admin_or_owner", "Restore a soft-deleted server"),
+    (_CREATE_IMAGE, "rule:admin_or_owner", "Snapshot a server"),
+    (_BACKUP, "rule:admin_or_owner", "Back up a server"),
     ("os_compute_api:os-deferred-delete:force", "rule:admin_or_owner", "Force-delete a server"),
     (f"{_MIGRATE}:host", "rule:admin_api", "Cold migrate a server to a named host"),
     ("os_compute_api:os-console-output", "rule:admin_or_owner", "A server's console log"),

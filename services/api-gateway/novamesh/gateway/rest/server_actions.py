@@ -10,7 +10,7 @@ from novamesh.cells.v1 import router_pb2
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.errors import BadRequest, Conflict
 from novamesh.gateway.clients import actions as actions_client
-from novamesh.gateway.domain import actions, moves, servers
+from novamesh.gateway.domain import actions, moves, servers, snapshots
 from novamesh.gateway.domain.boot import generate_password
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply
@@ -48,6 +48,17 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
         return Reply(None, 202)
     if name == "os-getConsoleOutput":
         return Reply({"output": await _console(deps, call, inst, arg)})
+    if name in ("createImage", "createBackup"):
+        backup = None
+        if name == "createBackup":
+            backup = snapshots.Backup(arg["name"], arg["backup_type"], int(arg["rotation"]))
+        image_id = await snapshots.snapshot(
+            deps, who, rid, inst, arg["name"], dict(arg.get("metadata") or {}), backup
+        )
+        if call.version.at_least("2.45"):
+            return Reply({"image_id": image_id}, 202)
+        location = f"{deps.cfg.endpoints.image_public_url}/images/{image_id}"
+        return Reply(None, 202, [("location", location)])
     if name == "forceDelete":
         policy.authorize(who, "os_compute_api:os-deferred-delete:force", inst.project_id)
         await servers.delete(deps, who, rid, inst.uuid)

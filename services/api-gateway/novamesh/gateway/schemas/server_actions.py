@@ -62,6 +62,25 @@ ACTIONS: dict[str, dict[str, Any]] = {
         "os-resetState", _obj({"state": {"type": "string", "enum": ["active", "error"]}}, ["state"])
     ),
     "os-getConsoleOutput": _action("os-getConsoleOutput", _CONSOLE),
+    "createImage": _action(
+        "createImage", _obj({"name": types.name, "metadata": types.metadata}, ["name"])
+    ),
+    "createBackup": _action(
+        "createBackup",
+        _obj(
+            {
+                "name": types.name,
+                "backup_type": {"type": "string"},
+                "rotation": {
+                    "type": ["integer", "string"],
+                    "pattern": "^[0-9]+$",
+                    "minimum": 0,
+                },
+                "metadata": types.metadata,
+            },
+            ["name", "backup_type", "rotation"],
+        ),
+    ),
     "restore": _action("restore", _NULL),
     "forceDelete": _action("forceDelete", _NULL),
 }

@@ -33,6 +33,8 @@ _OUTCOME = {
     "changePassword": ("active", 1),
     "softDelete": ("soft-delete", 4),
     "restore": ("active", 1),
+    "createImage": ("active", 1),
+    "createBackup": ("active", 1),
 }
 
 
