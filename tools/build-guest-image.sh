@@ -3,7 +3,8 @@
 # offline from two Debian packages (nothing is installed on the host). Idempotent: the result is
 # cached and rebuilt only when missing.
 #   build-guest-image.sh [OUT_DIR]   (default .novamesh/guest-image)
-# Output: OUT_DIR/vmlinuz, OUT_DIR/initrd.gz, OUT_DIR/disk.qcow2 (a small empty root disk image).
+# Output: OUT_DIR/vmlinuz, OUT_DIR/initrd.gz, OUT_DIR/disk.qcow2 (a small empty root disk image),
+# OUT_DIR/rootfs.tar.gz (the same busybox userland as a container root, /init-lxc its init).
 #
 # The guest's /init prints markers on the serial console that tests look for:
 #   NOVAMESH-BOOT cmdline=...       once per boot
@@ -13,7 +14,8 @@ set -euo pipefail
 OUT=${1:-.novamesh/guest-image}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ -s "$OUT/disk.qcow2" ]; then
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ -s "$OUT/disk.qcow2" ] &&
+  [ -s "$OUT/rootfs.tar.gz" ]; then
   exit 0
 fi
 WORK="$OUT/work"
@@ -62,11 +64,31 @@ while true; do
 done
 INIT
 chmod +x "$R/init"
+# A container's init: no kernel to boot, no modules; SIGTERM (libvirt's LXC shutdown) ends it.
+# It also appends what it prints to /var/log/console.log, which the host can read in the rootfs.
+cat >"$R/init-lxc" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /var/log
+mount -t proc proc /proc 2>/dev/null
+say() { echo "$*"; echo "$*" >>/var/log/console.log; }
+trap 'say "NOVAMESH-ACPI poweroff"; exit 0' TERM
+say "NOVAMESH-BOOT lxc"
+while true; do
+  N=$(ls /sys/class/net 2>/dev/null | grep -v '^lo$' | tr '\n' ,)
+  say "NOVAMESH-HB uptime=$(cut -d' ' -f1 /proc/uptime) disks= nics=$N cpus=$(grep -c ^processor /proc/cpuinfo) memkB=$(awk '/MemTotal/{print $2}' /proc/meminfo)"
+  sleep 1 &
+  wait $!
+done
+INIT
+chmod +x "$R/init-lxc"
+tar -czf "$OUT/rootfs.tar.gz.tmp" -C "$R" .
 (cd "$R" && find . | "$X/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -9) >"$OUT/initrd.gz.tmp"
 cp "$X/boot/vmlinuz-$KVER" "$OUT/vmlinuz.tmp"
 qemu-img create -q -f qcow2 "$OUT/disk.qcow2.tmp" 64M
 mv "$OUT/initrd.gz.tmp" "$OUT/initrd.gz"
 mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
 mv "$OUT/disk.qcow2.tmp" "$OUT/disk.qcow2"
+mv "$OUT/rootfs.tar.gz.tmp" "$OUT/rootfs.tar.gz"
 rm -rf "$WORK"  # the 70 MB kernel package is not needed once the guest is built
 echo "guest image in $OUT"

@@ -17,6 +17,7 @@ novamesh-manage cell_v2 simple_cell_setup
 novamesh-manage db archive_deleted_rows [--max_rows N] [--until-complete] [--before DATE]
 novamesh-manage db purge [--all | --before DATE]
 novamesh-manage status
+novamesh-manage support-matrix [--format ini|markdown] [--output FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from novamesh.common import config as config_mod
 from novamesh.common.config import Config
@@ -183,6 +185,22 @@ def _simple_cell_setup(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _support_matrix(cfg: Config, args: argparse.Namespace) -> int:
+    from novamesh.manage import support_matrix
+
+    text = (
+        support_matrix.render_markdown()
+        if args.format == "markdown"
+        else support_matrix.render_ini()
+    )
+    if args.output:
+        Path(args.output).write_text(text)
+        _say(f"support matrix written to {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def _status(cfg: Config, args: argparse.Namespace) -> int:
     return status.run(cfg, _say)
 
@@ -285,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_simple_cell_setup)
 
     categories.add_parser("status", help="is the deployment ready?").set_defaults(func=_status)
+    p = categories.add_parser("support-matrix", help="the hypervisor support matrix, generated")
+    p.add_argument("--format", choices=("ini", "markdown"), default="ini")
+    p.add_argument("--output", help="write to this file (default: standard output)")
+    p.set_defaults(func=_support_matrix)
     return parser
 
 

@@ -97,6 +97,21 @@ class ComputeManager:
         await self.driver.init_host()
         for host in self.driver.list_hosts():
             self.tracker.recover(list(await self.driver.list_instances(host)))
+        # Drivers that see guests change on their own (libvirt's lifecycle events) say so.
+        watch = getattr(self.driver, "watch_power_states", None)
+        if watch is not None:
+            watch(self._power_changed)
+
+    def _power_changed(self, host: str, uuid: str, power: PowerState) -> None:
+        """A guest's power state changed outside any task (it shut itself down, crashed...)."""
+        if uuid in self._locks or uuid in self._building or power is PowerState.NOSTATE:
+            return
+        # As Nova's power-state sync: a guest that stopped by itself is STOPPED; otherwise
+        # only the power state changes (vm_state "" leaves it as it is).
+        stopped = power in (PowerState.SHUTDOWN, PowerState.CRASHED)
+        self._sink.instance_update(
+            StateUpdate(uuid, host, VmState.STOPPED if stopped else "", TaskState.NONE, power)
+        )
 
     def host_reports(self) -> list[HostReport]:
         return [self.tracker.report(h) for h in self.driver.list_hosts()]

@@ -16,13 +16,14 @@ import shutil
 import socket
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import libvirt
 from novamesh.agent.states import PowerState
 from novamesh.agent.virt.libvirt import configdrive, hostinfo, imagebackend, network
+from novamesh.agent.virt.libvirt.capabilities import CAPABILITIES
 from novamesh.agent.virt.libvirt.connection import Connection, power_state
 from novamesh.agent.virt.libvirt.guest import (
     Disk,
@@ -52,42 +53,6 @@ LOG = logging.getLogger(__name__)
 # (host, instance uuid, power state now)
 PowerEventHandler = Callable[[str, str, PowerState], None]
 
-_COMMON = frozenset(
-    {
-        "operation.launch",
-        "operation.terminate",
-        "operation.reboot",
-        "operation.get-guest-info",
-        "operation.get-host-uptime",
-        "operation.get-host-ip",
-        "operation.pause",
-        "operation.unpause",
-        "operation.report-cpu-traits",
-        "storage.image",
-    }
-)
-CAPABILITIES = {
-    "qemu": _COMMON
-    | {
-        "operation.suspend",
-        "operation.resume",
-        "operation.snapshot",
-        "operation.resize",
-        "operation.rescue",
-        "operation.trigger-crash-dump",
-        "operation.attach-volume",
-        "operation.detach-volume",
-        "operation.attach-interface",
-        "operation.detach-interface",
-        "console.serial.log",
-        "console.vnc",
-        "guest.setup.configdrive",
-        "guest.disk.rate-limit",
-    },
-    "lxc": _COMMON,
-}
-CAPABILITIES["kvm"] = CAPABILITIES["qemu"]
-
 
 @dataclass(frozen=True)
 class LibvirtSettings:
@@ -104,6 +69,10 @@ class LibvirtSettings:
     shutdown_timeout: float = 20.0
     reserved_disk_gb: int = 0
     host_ip: str = "127.0.0.1"
+
+
+# How long a guest must stay in a power state after an event before it is reported.
+EVENT_SETTLE_SECONDS = 1.0
 
 
 def domain_name(uuid: str) -> str:
@@ -125,6 +94,22 @@ class LibvirtDriver:
         self._handlers: list[PowerEventHandler] = []
         self._sync_task: asyncio.Task[None] | None = None
         self._last_power: dict[str, PowerState] = {}
+        self._settling: dict[str, asyncio.TimerHandle] = {}
+        self._event_tasks: set[asyncio.Future[None]] = set()
+
+    @property
+    def _lxc(self) -> bool:
+        return self.settings.virt_type == "lxc"
+
+    @property
+    def _shutdown_mode(self) -> int:
+        # A container has no ACPI: its init gets SIGTERM.
+        mode: int = (
+            libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL
+            if self._lxc
+            else libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN
+        )
+        return mode
 
     # ---- host -----------------------------------------------------------------------------
 
@@ -156,6 +141,9 @@ class LibvirtDriver:
         )
 
     async def cleanup(self) -> None:
+        for pending in self._settling.values():
+            pending.cancel()
+        self._settling.clear()
         if self._sync_task is not None:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -181,6 +169,30 @@ class LibvirtDriver:
         self._handlers.append(handler)
 
     def _on_event(self, uuid: str, power: PowerState) -> None:
+        # Settle first: a soft reboot passes through shutdown for a moment, a managed save
+        # through paused; only the state the guest stays in is news.
+        pending = self._settling.pop(uuid, None)
+        if pending is not None:
+            pending.cancel()
+        self._settling[uuid] = asyncio.get_running_loop().call_later(
+            EVENT_SETTLE_SECONDS, lambda: self._spawn(self._settled_event(uuid))
+        )
+
+    def _spawn(self, coro: Coroutine[None, None, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+
+    async def _settled_event(self, uuid: str) -> None:
+        self._settling.pop(uuid, None)
+        try:
+            dom = await self._domain(uuid)
+            power = await self._conn.call(power_state, dom)
+        except (DriverError, libvirt.libvirtError):
+            return
+        self._report_power(uuid, power)
+
+    def _report_power(self, uuid: str, power: PowerState) -> None:
         if self._last_power.get(uuid) == power:
             return
         self._last_power[uuid] = power
@@ -192,7 +204,8 @@ class LibvirtDriver:
             await asyncio.sleep(self.settings.sync_interval)
             try:
                 for info in await self.list_instances(self.list_hosts()[0]):
-                    self._on_event(info.uuid, info.power_state)
+                    if info.uuid not in self._settling:
+                        self._report_power(info.uuid, info.power_state)
             except (DriverError, libvirt.libvirtError) as exc:
                 LOG.warning("power state sync failed: %s", exc)
 
@@ -280,7 +293,9 @@ class LibvirtDriver:
             disks.append(Disk(str(self.volume_path(volume_id)), target, serial=volume_id[:20]))
         if files.config_drive.exists():
             disks.append(Disk(str(files.config_drive), "hdd", fmt="raw", device="cdrom", bus="ide"))
-        kernel, initrd, cmdline = await self._boot_files(boot_spec)
+        if self._lxc:
+            disks = []
+        kernel, initrd, cmdline = ("", "", "") if self._lxc else await self._boot_files(boot_spec)
         return GuestConfig(
             uuid=spec.uuid,
             name=domain_name(spec.uuid),
@@ -295,6 +310,9 @@ class LibvirtDriver:
                 Interface(self.settings.network_name, i.mac_address) for i in interfaces
             ),
             console_log=str(files.console_log),
+            rootfs=str(files.rootfs),
+            # Nova's LXC guests run /sbin/init unless the image names its init program.
+            init=spec.image_properties.get("os_command_line", "") or "/sbin/init",
             display_name=spec.name,
             flavor_name=spec.flavor_name,
             project_id=spec.project_id,
@@ -311,7 +329,9 @@ class LibvirtDriver:
     async def spawn(self, host: str, instance: InstanceSpec) -> Sequence[NetworkInterface]:
         files = self._files(instance.uuid)
         files.dir.mkdir(parents=True, exist_ok=True)
-        if instance.image_id:
+        if self._lxc:
+            await self.images.create_rootfs(instance.image_id, files.rootfs)
+        elif instance.image_id:
             await self.images.create_root_disk(instance.image_id, files.disk, instance.root_gb)
         if instance.ephemeral_gb:
             await imagebackend.create_blank(files.ephemeral, instance.ephemeral_gb)
@@ -347,9 +367,16 @@ class LibvirtDriver:
                 libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                 | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
             )
-            with contextlib.suppress(libvirt.libvirtError):
+            try:
                 await self._conn.call(dom.undefineFlags, flags)
+            except libvirt.libvirtError:
+                # LXC knows neither managed saves nor snapshots: a plain undefine.
+                with contextlib.suppress(libvirt.libvirtError):
+                    await self._conn.call(dom.undefine)
         self._last_power.pop(uuid, None)
+        pending = self._settling.pop(uuid, None)
+        if pending is not None:
+            pending.cancel()
         await asyncio.to_thread(imagebackend.remove_tree, self._files(uuid).dir)
 
     # ---- power ----------------------------------------------------------------------------
@@ -368,7 +395,7 @@ class LibvirtDriver:
             return
         if clean:
             with contextlib.suppress(libvirt.libvirtError):
-                await self._conn.call(dom.shutdownFlags, libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
+                await self._conn.call(dom.shutdownFlags, self._shutdown_mode)
             if await self._wait_power(dom, PowerState.SHUTDOWN, self.settings.shutdown_timeout):
                 return
         with contextlib.suppress(libvirt.libvirtError):
@@ -385,12 +412,15 @@ class LibvirtDriver:
 
     async def reboot(self, host: str, uuid: str, *, hard: bool) -> None:
         dom = await self._domain(uuid)
-        if not hard:
-            try:
-                await self._conn.call(dom.reboot, libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN)
+        if not hard and await self._conn.call(power_state, dom) == PowerState.RUNNING:
+            # Nova's soft reboot: a clean shutdown, then start again; a guest that does not
+            # answer the power button within the timeout is rebooted hard.
+            with contextlib.suppress(libvirt.libvirtError):
+                await self._conn.call(dom.shutdownFlags, self._shutdown_mode)
+            if await self._wait_power(dom, PowerState.SHUTDOWN, self.settings.shutdown_timeout):
+                await self._conn.call(dom.create)
                 return
-            except libvirt.libvirtError as exc:
-                LOG.info("soft reboot of %s failed (%s); rebooting hard", uuid, exc)
+            LOG.info("guest %s ignored the soft reboot; rebooting hard", uuid)
         # Hard: the domain is rebuilt from its spec, as Nova does, then started.
         spec, ifaces = self._spec(uuid)
         await self._stop(dom, clean=False)

@@ -23,7 +23,7 @@ def build(cfg: Config) -> LibvirtDriver:
         image_target=cfg.endpoints.gateway,
         image_upload_url=cfg.endpoints.image_public_url,
         image_token=lc.image_token,
-        host=lc.host or socket.gethostname(),
+        host=lc.host or (cfg.agent.hosts[0] if cfg.agent.hosts else socket.gethostname()),
         network_name=lc.network_name,
         network_bridge=lc.network_bridge,
         sync_interval=lc.sync_power_state_interval,

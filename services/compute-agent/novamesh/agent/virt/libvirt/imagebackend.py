@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -102,6 +103,21 @@ class ImageCache:
         if size_gb:
             await qemu_img("resize", "-q", str(dest), f"{size_gb}G")
         return dest
+
+    async def create_rootfs(self, image_id: str, dest: Path) -> Path:
+        """An LXC guest's root directory: the image, a (gzipped) tar archive, unpacked."""
+        base = await self.fetch(image_id)
+        await asyncio.to_thread(_unpack, base, dest)
+        return dest
+
+
+def _unpack(archive: Path, dest: Path) -> None:
+    if not tarfile.is_tarfile(archive):
+        raise DriverError("an LXC image must be a tar archive of a root filesystem")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        # Only the members' own paths: nothing outside dest, no device nodes.
+        tar.extractall(dest, filter="data")
 
 
 async def create_blank(path: Path, size_gb: int, fmt: str = "qcow2") -> Path:

@@ -23,6 +23,11 @@ class InstanceFiles:
         return self.dir / "disk"
 
     @property
+    def rootfs(self) -> Path:
+        """An LXC guest's root directory."""
+        return self.dir / "rootfs"
+
+    @property
     def ephemeral(self) -> Path:
         return self.dir / "disk.eph0"
 

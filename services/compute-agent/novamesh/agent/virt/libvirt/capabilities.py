@@ -1,0 +1,42 @@
+"""What the libvirt driver supports, per virt type (support-matrix rows).
+
+Kept apart from the driver so the support matrix can be generated where libvirt-python is not
+installed.
+"""
+
+from __future__ import annotations
+
+_COMMON = frozenset(
+    {
+        "operation.launch",
+        "operation.terminate",
+        "operation.reboot",
+        "operation.get-guest-info",
+        "operation.get-host-uptime",
+        "operation.get-host-ip",
+        "operation.pause",
+        "operation.unpause",
+        "operation.report-cpu-traits",
+        "storage.image",
+    }
+)
+CAPABILITIES = {
+    "qemu": _COMMON
+    | {
+        "operation.suspend",
+        "operation.resume",
+        "operation.snapshot",
+        "operation.resize",
+        "operation.rescue",
+        "operation.trigger-crash-dump",
+        "operation.attach-volume",
+        "operation.detach-volume",
+        "operation.attach-interface",
+        "operation.detach-interface",
+        "console.serial.log",
+        "console.vnc",
+        "guest.setup.configdrive",
+    },
+    "lxc": _COMMON,
+}
+CAPABILITIES["kvm"] = CAPABILITIES["qemu"]
