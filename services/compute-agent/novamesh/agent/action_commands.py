@@ -68,6 +68,16 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class ShelveOffload:
+    uuid: str
+
+
+@dataclass(frozen=True)
+class Unshelve:
+    instance: InstanceSpec
+
+
+@dataclass(frozen=True)
 class GetConsoleOutput:
     uuid: str
     length: int = 0
@@ -84,10 +94,12 @@ ActionCommand = (
     | TriggerCrashDump
     | GetConsoleOutput
     | Snapshot
+    | ShelveOffload
+    | Unshelve
 )
 
 
 def instance_uuid(command: ActionCommand) -> str:
-    if isinstance(command, FinishMigration | RevertMigration):
+    if isinstance(command, FinishMigration | RevertMigration | Unshelve):
         return command.instance.uuid
     return command.uuid

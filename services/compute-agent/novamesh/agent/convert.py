@@ -82,6 +82,10 @@ def _action_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
         case "snapshot":
             s = cmd.snapshot
             return ac.Snapshot(_uuid(s.instance_uuid), s.image_id, s.image_type or "snapshot")
+        case "shelve_offload":
+            return ac.ShelveOffload(_uuid(cmd.shelve_offload.instance_uuid))
+        case "unshelve":
+            return ac.Unshelve(instance_spec_from_proto(cmd.unshelve.instance))
         case "get_console_output":
             g = cmd.get_console_output
             return ac.GetConsoleOutput(_uuid(g.instance_uuid), g.length)

@@ -25,6 +25,8 @@ LockFactory = Callable[[str], AbstractAsyncContextManager[None]]
 
 RESCUED = "rescued"
 RESIZED = "resized"
+SHELVED = "shelved"
+SHELVED_OFFLOADED = "shelved_offloaded"
 
 
 class Event:
@@ -36,6 +38,8 @@ class Event:
     SET_PASSWORD = "compute_set_admin_password"
     CRASH_DUMP = "compute_trigger_crash_dump"
     SNAPSHOT = "compute_snapshot_instance"
+    SHELVE_OFFLOAD = "compute_shelve_offload_instance"
+    UNSHELVE = "compute_unshelve_instance"
     BACKUP = "compute_backup_instance"
 
 
@@ -94,6 +98,10 @@ class ActionRunner:
                 return Result()
             case ac.Snapshot():
                 return await self._snapshot(host, c)
+            case ac.ShelveOffload():
+                return await self._shelve_offload(host, c)
+            case ac.Unshelve():
+                return await self._unshelve(host, c)
             case ac.GetConsoleOutput():
                 self._need("console.serial.log")
                 assert isinstance(self._driver, drv.ConsoleOutput)
@@ -231,6 +239,54 @@ class ActionRunner:
             return Result(exc)
         self._update(c.uuid, host, vm_state, "", await self._power(host, c.uuid), event)
         return Result(data={"image_id": c.image_id})
+
+    # ---- shelve offload, unshelve -----------------------------------------------------
+
+    async def _shelve_offload(self, host: str, c: ac.ShelveOffload) -> Result:
+        try:
+            await self._driver.destroy(host, c.uuid)
+        except DriverError as exc:
+            now = await self._power(host, c.uuid)
+            self._update(c.uuid, host, SHELVED, "", now, Event.SHELVE_OFFLOAD, exc)
+            return Result(exc)
+        if self._tracker.release(c.uuid) is not None:
+            self._sink.host_resources(self._tracker.report(host))
+        # No host in the update: the router clears the instance's host itself.
+        self._update(c.uuid, "", SHELVED_OFFLOADED, "", PowerState.NOSTATE, Event.SHELVE_OFFLOAD)
+        return Result()
+
+    async def _unshelve(self, host: str, c: ac.Unshelve) -> Result:
+        inst = c.instance
+        try:
+            self._tracker.claim(host, inst)
+        except DriverError as exc:
+            return Result(exc)
+        self._sink.host_resources(self._tracker.report(host))
+        self._update(inst.uuid, host, SHELVED_OFFLOADED, "spawning", PowerState.NOSTATE)
+        try:
+            interfaces = await self._driver.spawn(host, inst)
+            info = await self._driver.get_info(host, inst.uuid)
+        except DriverError as exc:
+            await self._driver.destroy(host, inst.uuid)
+            if self._tracker.release(inst.uuid) is not None:
+                self._sink.host_resources(self._tracker.report(host))
+            self._update(
+                inst.uuid, "", SHELVED_OFFLOADED, "", PowerState.NOSTATE, Event.UNSHELVE, exc
+            )
+            return Result(exc)
+        self._sink.instance_update(
+            StateUpdate(
+                uuid=inst.uuid,
+                host=host,
+                vm_state=VmState.ACTIVE,
+                task_state="",
+                power_state=info.power_state,
+                event=Event.UNSHELVE,
+                event_result=states.SUCCESS,
+                interfaces=tuple(interfaces),
+            )
+        )
+        return Result()
 
     # ---- helpers ----------------------------------------------------------------------
 
