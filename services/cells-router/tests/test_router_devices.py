@@ -137,3 +137,31 @@ async def test_volumes(mesh: Mesh) -> None:
 def test_device_names() -> None:
     assert next_device({"/dev/vda"}) == "/dev/vdb"
     assert next_device({"/dev/vda", "/dev/vdb", "/dev/vdd"}) == "/dev/vdc"
+
+
+async def test_a_root_volume_stays(mesh: Mesh) -> None:
+    from novamesh.cells.db import models
+    from novamesh.cells.db.queries import BadQuery
+
+    _, uuid = await active(mesh)
+    devices = Devices(mesh.app.core, timeout=5)
+    _, cell = await mesh.app.core.locate(uuid)
+    assert cell is not None
+
+    async def root(session: object) -> None:
+        session.add(  # type: ignore[attr-defined]
+            models.BlockDeviceMapping(
+                uuid="00000000-0000-0000-0000-0000000000b1",
+                instance_uuid=uuid,
+                source_type="volume",
+                destination_type="volume",
+                boot_index=0,
+                device_name="/dev/vda",
+                volume_id="root-vol",
+            )
+        )
+
+    await mesh.app.core.in_cell(cell, root)
+    with pytest.raises(BadQuery, match="root device"):
+        await devices.detach_volume(sd.DetachVolumeRequest(uuid=uuid, volume_id="root-vol"))
+    assert [a.volume_id for a in await devices.list_volumes(uuid)] == ["root-vol"]

@@ -21,6 +21,7 @@ from novamesh.cells.agents import Outcome
 from novamesh.cells.core import Conflict, Core, NotFound
 from novamesh.cells.db import instances as inst_db
 from novamesh.cells.db import models
+from novamesh.cells.db.queries import BadQuery
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import router_pb2
 from novamesh.cells.v1 import server_devices_pb2 as sd
@@ -293,7 +294,8 @@ class Devices:
             cell, inst = await self._placed(req.uuid)
             row = await self._attached(cell, req.uuid, req.volume_id)
             if row.boot_index == 0:
-                raise Conflict("Cannot detach a root device volume")
+                # Nova answers this one with a 400, not a state conflict.
+                raise BadQuery("Cannot detach a root device volume")
             command = gd.DetachVolume(instance_uuid=req.uuid, volume_id=req.volume_id)
             await self._ask(inst.host, "detach the volume", detach_volume=command)
 
