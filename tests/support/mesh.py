@@ -82,6 +82,7 @@ def start_mesh(
     db_urls: dict[str, str] | None = None,
     agent: dict[str, object] | None = None,
     seed: bool = True,
+    extra: dict[str, dict[str, object]] | None = None,
 ) -> Mesh:
     """Start the mesh with the launcher; raise with its output and the logs if it fails."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +103,8 @@ def start_mesh(
     }
     if db_urls:
         sections["database"] = dict(db_urls)
+    for name, items in (extra or {}).items():
+        sections.setdefault(name, {}).update(items)
     config_file = state_dir / "novamesh.toml"
     config_file.write_text(_toml(sections, {"state_dir": str(state_dir)}))
     cfg = config_mod.load(str(config_file), env={})

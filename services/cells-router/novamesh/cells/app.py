@@ -93,7 +93,7 @@ class RouterApp:
             servicer,
             host_states,
             store,
-            ServicesServicer(Services(core, store.heartbeats)),
+            ServicesServicer(Services(core, store.heartbeats, host_states.changed)),
             [scheduler_channel, placement_channel],
         )
         app.actions = actions

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from novamesh.common.apidb.models import CellMapping
 from novamesh.common.db import create_async_engine, sessionmaker
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import NullPool
 
 LOG = logging.getLogger(__name__)
 
@@ -38,6 +40,15 @@ class Cell:
     @property
     def label(self) -> str:
         return self.name or self.uuid
+
+
+def _engine(url: str) -> AsyncEngine:
+    """A cell's engine. SQLite opens a connection per use: a database file that becomes
+    unreachable (moved, unmounted) then fails the next request instead of being read through
+    a descriptor still open, so the cell shows as down as it would on a server."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return create_async_engine(url, poolclass=NullPool)
+    return create_async_engine(url)
 
 
 class UnknownCell(LookupError):
@@ -71,7 +82,7 @@ class CellRegistry:
                 continue
             if cell is not None:
                 await cell.engine.dispose()
-            engine = create_async_engine(row.database_connection)
+            engine = _engine(row.database_connection)
             cell = Cell(
                 id=row.id,
                 uuid=row.uuid,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from novamesh.cells.core import Conflict, Core, NotFound, Unavailable
@@ -69,9 +70,16 @@ class Change:
 
 
 class Services:
-    def __init__(self, core: Core, heartbeats: Heartbeats | None) -> None:
+    def __init__(
+        self,
+        core: Core,
+        heartbeats: Heartbeats | None,
+        changed: Callable[[Cell, str], Awaitable[None]] | None = None,
+    ) -> None:
         self._core = core
         self._heartbeats = heartbeats
+        # Tells the scheduler's host-state feed (a disabled host takes no new builds).
+        self._changed = changed
 
     @property
     def _limit(self) -> dt.timedelta:
@@ -122,6 +130,8 @@ class Services:
             return svc, found.zone
 
         svc, zone = await self._core.in_cell(cell, work)
+        if self._changed is not None:
+            await self._changed(cell, svc.host)
         (info,) = await self._with_liveness([_info(svc, zone, cell, self._limit)])
         return info
 

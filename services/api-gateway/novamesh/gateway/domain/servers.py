@@ -43,6 +43,8 @@ class ListQuery:
     include_deleted: bool = False
     ip: str = ""
     ip6: str = ""
+    # 2.69: a dark cell's servers come back as minimal records (else they are left out).
+    cell_down_support: bool = False
 
 
 async def list_servers(
@@ -57,6 +59,7 @@ async def list_servers(
         include_deleted=q.include_deleted,
         vm_states=q.vm_states,
         task_states=q.task_states,
+        cell_down_support=q.cell_down_support,
     )
     if not q.all_projects:
         request.filters["project_id"] = who.project_id

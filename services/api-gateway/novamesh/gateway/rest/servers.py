@@ -62,6 +62,7 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
             policy.authorize(call.who, rule)
             max_limit = self.deps.cfg.api.max_limit
             q = server_params.list_query(call, max_limit, detail)
+            q.cell_down_support = call.version.at_least("2.69")
             instances, _unreachable = await servers.list_servers(self.deps, call.who, q)
             ctx = view_context(call)
             items = [
