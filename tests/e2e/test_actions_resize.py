@@ -41,7 +41,8 @@ def eventually(check: Any, timeout: float = 10.0) -> None:
         try:
             check()
             return
-        except AssertionError:
+        except (AssertionError, KeyError):
+            # The fake hypervisor writes its state file a moment after a change.
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

@@ -274,7 +274,10 @@ class ActionsConfig:
     # Seconds after which a resize or cold migration waiting for confirmation is confirmed
     # automatically (Nova's resize_confirm_window); 0 never confirms on its own.
     resize_confirm_window: int = 0
-    # How often the router looks for such moves.
+    # Seconds a shelved server keeps its host before it is offloaded (Nova's
+    # shelved_offload_time): 0 offloads at once, -1 never.
+    shelved_offload_time: int = 0
+    # How often the router looks for moves to confirm, servers to offload or reclaim.
     periodic_interval: float = 10.0
 
 

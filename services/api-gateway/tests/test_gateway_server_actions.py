@@ -178,3 +178,29 @@ async def test_create_image_and_backup_rotation(gw: Gateway, act: Actor) -> None
         left = set((await s.scalars(select(models.Image.id).where(models.Image.name == "b"))).all())
     assert left == set(ids[1:])
     assert (await act({"createBackup": {"name": "b", "backup_type": "daily"}}))[0] == 400
+
+
+async def test_shelve_offload_unshelve(gw: Gateway, act: Actor) -> None:
+    assert await act({"unshelve": None}) == conflict(act.sid, "unshelve", "active")
+    assert await act({"shelve": None}) == (202, None)
+    assert gw.router.instances[act.sid].vm_state == "shelved"
+    assert await act({"shelve": None}) == conflict(act.sid, "shelve", "shelved")
+    # the snapshot the unshelve will boot from
+    from novamesh.common.apidb import models
+    from sqlalchemy import select
+
+    async with gw.sessions() as s:
+        names = (await s.scalars(select(models.Image.name))).all()
+    assert "vm-shelved" in names
+    status, message = await act({"shelveOffload": None})
+    assert status == 403 and "shelve_offload" in message
+    # a zone only for an offloaded server (2.77)
+    zone = {"unshelve": {"availability_zone": "nova"}}
+    assert (await act(zone, version="2.77"))[0] == 409
+    assert (await act({"unshelve": {}}, version="2.77"))[0] == 400
+    assert await act({"shelveOffload": None}, token="admin:admin") == (202, None)
+    assert gw.router.instances[act.sid].vm_state == "shelved_offloaded"
+    host = {"unshelve": {"host": "h2"}}
+    assert (await act(host, version="2.91"))[0] == 403
+    assert await act(zone, version="2.77") == (202, None)
+    assert gw.router.instances[act.sid].vm_state == "active"

@@ -110,3 +110,41 @@ async def test_unconfirmed_resize_is_confirmed_after_the_window(mesh: Mesh) -> N
     assert await moves.confirm_due(cell, -1) == 1
     done = await mesh.router.GetInstance(router_pb2.GetInstanceRequest(uuid=inst.uuid))
     assert (done.vm_state, done.host, done.flavor.id) == ("active", "h2", "2")
+
+
+async def test_shelve_offloads_at_once_and_unshelve_schedules_again(mesh: Mesh) -> None:
+    agent, inst = await _active(mesh, ["h1", "h2"])
+    await mesh.router.InstanceAction(
+        router_pb2.InstanceActionRequest(
+            uuid=inst.uuid,
+            action="shelve",
+            params={"image_id": "snap-1"},
+            expected_vm_states=["active"],
+            task_state="shelving",
+        )
+    )
+    await mesh.app.core.idle()
+    shelved = await mesh.router.GetInstance(router_pb2.GetInstanceRequest(uuid=inst.uuid))
+    assert (shelved.vm_state, shelved.host, shelved.task_state) == ("shelved_offloaded", "", "")
+    assert shelved.system_metadata["shelved_image_id"] == "snap-1"
+    assert inst.uuid not in mesh.placement.allocations
+    bodies = [c.WhichOneof("body") for c in agent.commands]
+    assert bodies[-3:] == ["power", "snapshot", "shelve_offload"]
+
+    mesh.scheduler.hosts = [("h2", mesh.cells["cell1"])]
+    await mesh.router.InstanceAction(
+        router_pb2.InstanceActionRequest(
+            uuid=inst.uuid,
+            action="unshelve",
+            params={"availability_zone": "nova"},
+            expected_vm_states=["shelved", "shelved_offloaded"],
+            task_state="unshelving",
+        )
+    )
+    await mesh.app.core.idle()
+    back = await mesh.router.GetInstance(router_pb2.GetInstanceRequest(uuid=inst.uuid))
+    assert back.host == "h2" and "shelved_image_id" not in back.system_metadata
+    unshelve = agent.commands[-1]
+    assert (unshelve.host, unshelve.unshelve.instance.image.id) == ("h2", "snap-1")
+    assert mesh.scheduler.calls[-1].spec.availability_zone == "nova"
+    assert mesh.placement.allocations[inst.uuid]

@@ -18,6 +18,7 @@ from novamesh.cells.lifecycle import Lifecycle
 from novamesh.cells.moves import Moves
 from novamesh.cells.registry import Cell
 from novamesh.cells.servicer import _answer
+from novamesh.cells.shelving import Shelving
 from novamesh.cells.v1 import actions_pb2, actions_pb2_grpc, router_pb2
 from novamesh.common.config import Config
 from novamesh.placement.v1 import placement_pb2_grpc
@@ -98,13 +99,23 @@ def attach_actions(
     scheduler = scheduler_pb2_grpc.SchedulerServiceStub(scheduler_channel)
     moves = Moves(core, host_states, scheduler, placement)
     guest = GuestActions(core)
+    shelving = Shelving(core, host_states, scheduler, placement)
     lifecycle.moves = moves
     lifecycle.guest = guest
-    return ActionsServicer(core, moves, guest, lifecycle)
+    lifecycle.shelving = shelving
+    return ActionsServicer(core, moves, guest, lifecycle, shelving)
 
 
 class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
-    def __init__(self, core: Core, moves: Moves, guest: GuestActions, lifecycle: Lifecycle) -> None:
+    def __init__(
+        self,
+        core: Core,
+        moves: Moves,
+        guest: GuestActions,
+        lifecycle: Lifecycle,
+        shelving: Shelving,
+    ) -> None:
+        self._shelving = shelving
         self._core = core
         self._moves = moves
         self._guest = guest
@@ -112,10 +123,13 @@ class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
 
     async def periodic(self, cfg: Config, stopping: asyncio.Event) -> None:
         """Nova's periodic tasks for actions: confirm the moves nobody confirmed within
-        resize_confirm_window, reclaim soft-deleted servers after reclaim_instance_interval."""
+        resize_confirm_window, reclaim soft-deleted servers after reclaim_instance_interval,
+        offload servers shelved longer than shelved_offload_time."""
         window = cfg.actions.resize_confirm_window
         reclaim = cfg.api.reclaim_instance_interval
-        if window <= 0 and reclaim <= 0:
+        offload = cfg.actions.shelved_offload_time
+        self._shelving.offload_time = offload
+        if window <= 0 and reclaim <= 0 and offload <= 0:
             return
         interval = max(0.2, cfg.actions.periodic_interval)
         while not stopping.is_set():
@@ -131,6 +145,8 @@ class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
                         await self._moves.confirm_due(cell, window)
                     if reclaim > 0:
                         await self._guest.reclaim_due(cell, reclaim, self._lifecycle.delete)
+                    if offload > 0:
+                        await self._shelving.offload_due(cell, offload)
                 except Exception:
                     LOG.exception("periodic action work failed in cell %s", cell.label)
 

@@ -19,6 +19,8 @@ from novamesh.cells.guest_actions import GuestActions
 from novamesh.cells.hoststates import HostStates
 from novamesh.cells.moves import Moves
 from novamesh.cells.registry import Cell
+from novamesh.cells.shelving import ACTIONS as SHELVE_ACTIONS
+from novamesh.cells.shelving import Shelving
 from novamesh.cells.v1 import router_pb2
 from novamesh.common import context
 from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
@@ -55,6 +57,7 @@ class Lifecycle:
         # The other server actions (set by the app; None in setups that only boot and delete).
         self.moves: Moves | None = None
         self.guest: GuestActions | None = None
+        self.shelving: Shelving | None = None
 
     # ---- delete ------------------------------------------------------------------------
 
@@ -165,6 +168,8 @@ class Lifecycle:
             if req.action == "confirmResize":
                 return await self.moves.confirm(req)
             return await self.moves.revert(req)
+        if self.shelving is not None and req.action in SHELVE_ACTIONS:
+            return await self.shelving.action(req)
         if self.guest is not None and req.action in GUEST_ACTIONS:
             return await self.guest.action(req)
         _, cell = await self._core.locate(req.uuid)

@@ -251,8 +251,10 @@ class ActionRunner:
             return Result(exc)
         if self._tracker.release(c.uuid) is not None:
             self._sink.host_resources(self._tracker.report(host))
-        # No host in the update: the router clears the instance's host itself.
-        self._update(c.uuid, "", SHELVED_OFFLOADED, "", PowerState.NOSTATE, Event.SHELVE_OFFLOAD)
+        # The router finishes the offload (vm_state, host and allocation together).
+        self._update(
+            c.uuid, "", SHELVED, "shelving_offloading", PowerState.NOSTATE, Event.SHELVE_OFFLOAD
+        )
         return Result()
 
     async def _unshelve(self, host: str, c: ac.Unshelve) -> Result:

@@ -174,7 +174,7 @@ async def test_snapshot_uploads_to_the_image_service() -> None:
 async def test_shelve_offload_then_unshelve_elsewhere() -> None:
     manager, driver, tracker, sink = await started()
     await manager.handle("o", "h-1", ac.ShelveOffload("u1"))
-    assert sink.states("u1")[-1] == ("", "shelved_offloaded", "", 0)
+    assert sink.states("u1")[-1] == ("", "shelved", "shelving_offloading", 0)
     assert driver.guest_state("u1") is None and used(tracker, "h-1") == (0, 0)
     await manager.handle("u", "h-2", ac.Unshelve(spec()))
     assert sink.states("u1")[-2:] == [

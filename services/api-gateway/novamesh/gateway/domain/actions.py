@@ -63,6 +63,7 @@ RESTORING = "restoring"
 _RESTORE = "os_compute_api:os-deferred-delete:restore"
 _CREATE_IMAGE = "os_compute_api:servers:create_image"
 _BACKUP = "os_compute_api:os-create-backup"
+_SHELVE = "os_compute_api:os-shelve"
 SNAPSHOTTABLE = [s.ACTIVE, s.STOPPED, s.PAUSED, s.SUSPENDED]
 # A guest that runs somewhere can be soft-deleted; anything else is deleted at once.
 SOFT_DELETABLE = [
@@ -118,6 +119,13 @@ TRANSITIONS: dict[str, Transition] = {
     "restore": _T("restore", _RESTORE, [s.SOFT_DELETED], _IDLE, RESTORING),
     "createImage": _T("createImage", _CREATE_IMAGE, SNAPSHOTTABLE, _IDLE, "image_snapshot"),
     "createBackup": _T("createBackup", _BACKUP, SNAPSHOTTABLE, _IDLE, "image_backup"),
+    "shelve": _T("shelve", f"{_SHELVE}:shelve", SNAPSHOTTABLE, _IDLE, "shelving"),
+    "shelveOffload": _T(
+        "shelveOffload", f"{_SHELVE}:shelve_offload", [s.SHELVED], _IDLE, "shelving_offloading"
+    ),
+    "unshelve": _T(
+        "unshelve", f"{_SHELVE}:unshelve", [s.SHELVED, s.SHELVED_OFFLOADED], _IDLE, "unshelving"
+    ),
 }
 
 for _name, _check, _desc in [
@@ -133,6 +141,10 @@ for _name, _check, _desc in [
     (_RESTORE, "rule:admin_or_owner", "Restore a soft-deleted server"),
     (_CREATE_IMAGE, "rule:admin_or_owner", "Snapshot a server"),
     (_BACKUP, "rule:admin_or_owner", "Back up a server"),
+    (f"{_SHELVE}:shelve", "rule:admin_or_owner", "Shelve a server"),
+    (f"{_SHELVE}:shelve_offload", "rule:admin_api", "Offload a shelved server"),
+    (f"{_SHELVE}:unshelve", "rule:admin_or_owner", "Unshelve a server"),
+    (f"{_SHELVE}:unshelve_to_host", "rule:admin_api", "Unshelve a server to a named host"),
     ("os_compute_api:os-deferred-delete:force", "rule:admin_or_owner", "Force-delete a server"),
     (f"{_MIGRATE}:host", "rule:admin_api", "Cold migrate a server to a named host"),
     ("os_compute_api:os-console-output", "rule:admin_or_owner", "A server's console log"),

@@ -64,6 +64,35 @@ async def snapshot(
     return created.id
 
 
+async def shelve(deps: Deps, who: Identity, request_id: str, inst: router_pb2.Instance) -> None:
+    """Shelve: the snapshot image the host uploads is what an unshelve boots from."""
+    tr = actions.TRANSITIONS["shelve"]
+    policy.authorize(who, tr.policy, inst.project_id)
+    actions.check(who, inst, tr)
+    images = build_images(deps.cfg, deps.sessions)
+    owner = Caller(who.user_id, inst.project_id, ("admin",))
+    created = await images.create(
+        owner,
+        {
+            "name": f"{inst.name}-shelved",
+            "container_format": inst.image.container_format or "bare",
+            "disk_format": inst.image.disk_format or "qcow2",
+            "visibility": "private",
+            "min_ram": inst.image.min_ram,
+            "min_disk": max(inst.image.min_disk, inst.flavor.root_gb),
+            "image_type": "snapshot",
+            "instance_uuid": inst.uuid,
+            "base_image_ref": inst.image_ref,
+            "user_id": who.user_id,
+        },
+    )
+    try:
+        await actions.run(deps, who, request_id, inst, "shelve", {"image_id": created.id})
+    except Exception:
+        await images.delete(owner, created.id)
+        raise
+
+
 async def _rotate(deps: Deps, inst: router_pb2.Instance, backup: Backup, keep: str) -> None:
     """Keep the newest `rotation` backups of this type (the new one included), as Nova."""
     images = build_images(deps.cfg, deps.sessions)

@@ -59,6 +59,12 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
             return Reply({"image_id": image_id}, 202)
         location = f"{deps.cfg.endpoints.image_public_url}/images/{image_id}"
         return Reply(None, 202, [("location", location)])
+    if name == "shelve":
+        await snapshots.shelve(deps, who, rid, inst)
+        return Reply(None, 202)
+    if name == "unshelve":
+        await actions.run(deps, who, rid, inst, "unshelve", _unshelve_params(call, inst, arg))
+        return Reply(None, 202)
     if name == "forceDelete":
         policy.authorize(who, "os_compute_api:os-deferred-delete:force", inst.project_id)
         await servers.delete(deps, who, rid, inst.uuid)
@@ -66,6 +72,24 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
     await actions.run(deps, who, rid, inst, name, {})
     # Nova answers a confirm with 204 and the other actions with 202.
     return Reply(None, 204 if name == "confirmResize" else 202)
+
+
+def _unshelve_params(call: Call, inst: router_pb2.Instance, arg: Any) -> dict[str, str]:
+    """2.77 availability_zone, 2.91 host (admins) and availability_zone null (unpin)."""
+    if not isinstance(arg, dict):
+        return {}
+    params: dict[str, str] = {}
+    if "host" in arg:
+        policy.authorize(call.who, "os_compute_api:os-shelve:unshelve_to_host", inst.project_id)
+        params["host"] = arg["host"]
+    if "availability_zone" in arg:
+        params["availability_zone"] = arg["availability_zone"] or ""
+    if params and inst.vm_state != "shelved_offloaded":
+        raise Conflict(
+            "The availability_zone or host of an unshelve can be given only for a server "
+            f"that is SHELVED_OFFLOADED; {inst.uuid} is not."
+        )
+    return params
 
 
 async def delete(deps: Deps, call: Call) -> None:

@@ -81,12 +81,35 @@ ACTIONS: dict[str, dict[str, Any]] = {
             ["name", "backup_type", "rotation"],
         ),
     ),
+    "shelve": _action("shelve", _NULL),
+    "shelveOffload": _action("shelveOffload", _NULL),
+    "unshelve": _action("unshelve", _NULL),
     "restore": _action("restore", _NULL),
     "forceDelete": _action("forceDelete", _NULL),
 }
 
 
 def action(name: str, version: APIVersion) -> dict[str, Any] | None:
+    if name == "unshelve" and version.at_least("2.91"):
+        zone = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "null"}]}
+        return _action(
+            "unshelve",
+            {
+                "type": ["object", "null"],
+                "properties": {"availability_zone": zone, "host": _HOST},
+                "additionalProperties": False,
+            },
+        )
+    if name == "unshelve" and version.at_least("2.77"):
+        return _action(
+            "unshelve",
+            {
+                "type": ["object", "null"],
+                "properties": {"availability_zone": {"type": "string", "minLength": 1}},
+                "required": ["availability_zone"],
+                "additionalProperties": False,
+            },
+        )
     if name == "trigger_crash_dump":
         return _action(name, _NULL) if version.at_least("2.17") else None
     if name == "migrate" and version.at_least("2.56"):

@@ -35,6 +35,9 @@ _OUTCOME = {
     "restore": ("active", 1),
     "createImage": ("active", 1),
     "createBackup": ("active", 1),
+    "shelve": ("shelved", 4),
+    "shelveOffload": ("shelved_offloaded", 0),
+    "unshelve": ("active", 1),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from novamesh.cells.db import models
 from novamesh.common.db import utcnow
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Mig = models.Migration
@@ -149,3 +149,38 @@ async def set_flavor(
         .where(models.Instance.uuid == instance_uuid)
         .values(flavor_id=flavor_id, updated_at=utcnow())
     )
+
+
+async def set_system_metadata(
+    session: AsyncSession, instance_uuid: str, **items: str | None
+) -> None:
+    """Set (or, with None, remove) system metadata keys of an instance."""
+    meta = models.InstanceSystemMetadata
+    for key, value in items.items():
+        await session.execute(
+            delete(meta).where(meta.instance_uuid == instance_uuid, meta.key == key)
+        )
+        if value is not None:
+            session.add(meta(instance_uuid=instance_uuid, key=key, value=value))
+    await session.flush()
+
+
+async def system_metadata(session: AsyncSession, instance_uuid: str) -> dict[str, str]:
+    meta = models.InstanceSystemMetadata
+    rows = await session.execute(
+        select(meta.key, meta.value).where(meta.instance_uuid == instance_uuid)
+    )
+    return {k: v for k, v in rows.all()}
+
+
+async def shelved_before(session: AsyncSession, cutoff: dt.datetime) -> list[str]:
+    """Instances shelved (not offloaded) since before `cutoff`."""
+    rows = await session.scalars(
+        select(models.Instance.uuid).where(
+            models.Instance.vm_state == "shelved",
+            models.Instance.task_state.is_(None),
+            models.Instance.deleted.is_(False),
+            models.Instance.updated_at < cutoff,
+        )
+    )
+    return list(rows.all())
