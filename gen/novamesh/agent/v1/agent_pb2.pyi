@@ -498,6 +498,7 @@ class AgentCommand(_message.Message):
     SNAPSHOT_FIELD_NUMBER: _builtins.int
     SHELVE_OFFLOAD_FIELD_NUMBER: _builtins.int
     UNSHELVE_FIELD_NUMBER: _builtins.int
+    REBUILD_FIELD_NUMBER: _builtins.int
     GET_DIAGNOSTICS_FIELD_NUMBER: _builtins.int
     GET_CONSOLE_FIELD_NUMBER: _builtins.int
     ATTACH_INTERFACE_FIELD_NUMBER: _builtins.int
@@ -546,6 +547,8 @@ class AgentCommand(_message.Message):
     @_builtins.property
     def unshelve(self) -> Global___Unshelve: ...
     @_builtins.property
+    def rebuild(self) -> Global___Rebuild: ...
+    @_builtins.property
     def get_diagnostics(self) -> _guest_devices_pb2.GetDiagnostics:
         """A guest's devices and consoles: see guest_devices.proto."""
 
@@ -583,6 +586,7 @@ class AgentCommand(_message.Message):
         snapshot: Global___Snapshot | None = ...,
         shelve_offload: Global___ShelveOffload | None = ...,
         unshelve: Global___Unshelve | None = ...,
+        rebuild: Global___Rebuild | None = ...,
         get_diagnostics: _guest_devices_pb2.GetDiagnostics | None = ...,
         get_console: _guest_devices_pb2.GetConsole | None = ...,
         attach_interface: _guest_devices_pb2.AttachInterface | None = ...,
@@ -591,11 +595,11 @@ class AgentCommand(_message.Message):
         detach_volume: _guest_devices_pb2.DetachVolume | None = ...,
         swap_volume: _guest_devices_pb2.SwapVolume | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -1131,3 +1135,33 @@ class Unshelve(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Unshelve: _TypeAlias = Unshelve  # noqa: Y015
+
+@_typing.final
+class Rebuild(_message.Message):
+    """Rebuild on the same host: the guest is destroyed and spawned again from instance.image
+    (a stopped server stays stopped).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_FIELD_NUMBER: _builtins.int
+    PRESERVE_EPHEMERAL_FIELD_NUMBER: _builtins.int
+    POWER_ON_FIELD_NUMBER: _builtins.int
+    preserve_ephemeral: _builtins.bool
+    power_on: _builtins.bool
+    @_builtins.property
+    def instance(self) -> Global___InstanceSpec: ...
+    def __init__(
+        self,
+        *,
+        instance: Global___InstanceSpec | None = ...,
+        preserve_ephemeral: _builtins.bool = ...,
+        power_on: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance", "power_on", b"power_on", "preserve_ephemeral", b"preserve_ephemeral"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Rebuild: _TypeAlias = Rebuild  # noqa: Y015

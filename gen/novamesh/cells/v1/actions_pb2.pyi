@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from novamesh.cells.v1 import router_pb2 as _router_pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as _request_spec_pb2
 import builtins as _builtins
 import sys
@@ -422,3 +423,51 @@ class GetInstanceActionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetInstanceActionRequest: _TypeAlias = GetInstanceActionRequest  # noqa: Y015
+
+@_typing.final
+class RebuildInstanceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UUID_FIELD_NUMBER: _builtins.int
+    IMAGE_FIELD_NUMBER: _builtins.int
+    INSTANCE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    ADMIN_PASS_FIELD_NUMBER: _builtins.int
+    PRESERVE_EPHEMERAL_FIELD_NUMBER: _builtins.int
+    EXPECTED_VM_STATES_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    uuid: _builtins.str
+    admin_pass: _builtins.str
+    preserve_ephemeral: _builtins.bool
+    request_id: _builtins.str
+    @_builtins.property
+    def image(self) -> _request_spec_pb2.ImageMeta: ...
+    @_builtins.property
+    def instance(self) -> _router_pb2.Instance:
+        """Instance fields to change from `instance`: name, description, metadata, key_name (with
+        key_data), user_data, access_ip_v4, access_ip_v6, hostname.
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def expected_vm_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        uuid: _builtins.str = ...,
+        image: _request_spec_pb2.ImageMeta | None = ...,
+        instance: _router_pb2.Instance | None = ...,
+        update_mask: _abc.Iterable[_builtins.str] | None = ...,
+        admin_pass: _builtins.str = ...,
+        preserve_ephemeral: _builtins.bool = ...,
+        expected_vm_states: _abc.Iterable[_builtins.str] | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["image", b"image", "instance", b"instance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_pass", b"admin_pass", "expected_vm_states", b"expected_vm_states", "image", b"image", "instance", b"instance", "preserve_ephemeral", b"preserve_ephemeral", "request_id", b"request_id", "update_mask", b"update_mask", "uuid", b"uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RebuildInstanceRequest: _TypeAlias = RebuildInstanceRequest  # noqa: Y015

@@ -45,6 +45,11 @@ class CellsActionsServiceStub:
                 request_serializer=novamesh_dot_cells_dot_v1_dot_actions__pb2.MoveInstanceRequest.SerializeToString,
                 response_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
                 _registered_method=True)
+        self.RebuildInstance = channel.unary_unary(
+                '/novamesh.cells.v1.CellsActionsService/RebuildInstance',
+                request_serializer=novamesh_dot_cells_dot_v1_dot_actions__pb2.RebuildInstanceRequest.SerializeToString,
+                response_deserializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
+                _registered_method=True)
         self.GetConsoleOutput = channel.unary_unary(
                 '/novamesh.cells.v1.CellsActionsService/GetConsoleOutput',
                 request_serializer=novamesh_dot_cells_dot_v1_dot_actions__pb2.GetConsoleOutputRequest.SerializeToString,
@@ -85,6 +90,14 @@ class CellsActionsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RebuildInstance(self, request, context):
+        """Rebuild an instance from an image on its host, changing what the request names
+        (update_mask) as Nova's rebuild does. Returns the instance as updated (task rebuilding).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetConsoleOutput(self, request, context):
         """The guest's console log, from its host.
         """
@@ -118,6 +131,11 @@ def add_CellsActionsServiceServicer_to_server(servicer, server):
             'MoveInstance': grpc.unary_unary_rpc_method_handler(
                     servicer.MoveInstance,
                     request_deserializer=novamesh_dot_cells_dot_v1_dot_actions__pb2.MoveInstanceRequest.FromString,
+                    response_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.SerializeToString,
+            ),
+            'RebuildInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.RebuildInstance,
+                    request_deserializer=novamesh_dot_cells_dot_v1_dot_actions__pb2.RebuildInstanceRequest.FromString,
                     response_serializer=novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.SerializeToString,
             ),
             'GetConsoleOutput': grpc.unary_unary_rpc_method_handler(
@@ -172,6 +190,33 @@ class CellsActionsService:
             target,
             '/novamesh.cells.v1.CellsActionsService/MoveInstance',
             novamesh_dot_cells_dot_v1_dot_actions__pb2.MoveInstanceRequest.SerializeToString,
+            novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RebuildInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.cells.v1.CellsActionsService/RebuildInstance',
+            novamesh_dot_cells_dot_v1_dot_actions__pb2.RebuildInstanceRequest.SerializeToString,
             novamesh_dot_cells_dot_v1_dot_router__pb2.Instance.FromString,
             options,
             channel_credentials,

@@ -45,6 +45,10 @@ class CellsActionsServiceStub:
     scheduler for a destination, and runs the move on the agents. Returns the instance as
     updated (task_state resize_prep); the rest is reported through instance state.
     """
+    RebuildInstance: _grpc.UnaryUnaryMultiCallable[_actions_pb2.RebuildInstanceRequest, _router_pb2.Instance]
+    """Rebuild an instance from an image on its host, changing what the request names
+    (update_mask) as Nova's rebuild does. Returns the instance as updated (task rebuilding).
+    """
     GetConsoleOutput: _grpc.UnaryUnaryMultiCallable[_actions_pb2.GetConsoleOutputRequest, _actions_pb2.GetConsoleOutputResponse]
     """The guest's console log, from its host."""
     ListMigrations: _grpc.UnaryUnaryMultiCallable[_actions_pb2.ListMigrationsRequest, _actions_pb2.ListMigrationsResponse]
@@ -68,6 +72,10 @@ class CellsActionsServiceAsyncStub(CellsActionsServiceStub):
     migration, moves the instance's allocation to the migration on the source, asks the
     scheduler for a destination, and runs the move on the agents. Returns the instance as
     updated (task_state resize_prep); the rest is reported through instance state.
+    """
+    RebuildInstance: _aio.UnaryUnaryMultiCallable[_actions_pb2.RebuildInstanceRequest, _router_pb2.Instance]  # type: ignore[assignment]
+    """Rebuild an instance from an image on its host, changing what the request names
+    (update_mask) as Nova's rebuild does. Returns the instance as updated (task rebuilding).
     """
     GetConsoleOutput: _aio.UnaryUnaryMultiCallable[_actions_pb2.GetConsoleOutputRequest, _actions_pb2.GetConsoleOutputResponse]  # type: ignore[assignment]
     """The guest's console log, from its host."""
@@ -95,6 +103,16 @@ class CellsActionsServiceServicer(metaclass=_abc_1.ABCMeta):
         migration, moves the instance's allocation to the migration on the source, asks the
         scheduler for a destination, and runs the move on the agents. Returns the instance as
         updated (task_state resize_prep); the rest is reported through instance state.
+        """
+
+    @_abc_1.abstractmethod
+    def RebuildInstance(
+        self,
+        request: _actions_pb2.RebuildInstanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.Instance, _abc.Awaitable[_router_pb2.Instance]]:
+        """Rebuild an instance from an image on its host, changing what the request names
+        (update_mask) as Nova's rebuild does. Returns the instance as updated (task rebuilding).
         """
 
     @_abc_1.abstractmethod

@@ -78,6 +78,13 @@ class Unshelve:
 
 
 @dataclass(frozen=True)
+class Rebuild:
+    instance: InstanceSpec
+    preserve_ephemeral: bool = False
+    power_on: bool = True
+
+
+@dataclass(frozen=True)
 class GetConsoleOutput:
     uuid: str
     length: int = 0
@@ -96,10 +103,11 @@ ActionCommand = (
     | Snapshot
     | ShelveOffload
     | Unshelve
+    | Rebuild
 )
 
 
 def instance_uuid(command: ActionCommand) -> str:
-    if isinstance(command, FinishMigration | RevertMigration | Unshelve):
+    if isinstance(command, FinishMigration | RevertMigration | Unshelve | Rebuild):
         return command.instance.uuid
     return command.uuid

@@ -86,6 +86,11 @@ def _action_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
             return ac.ShelveOffload(_uuid(cmd.shelve_offload.instance_uuid))
         case "unshelve":
             return ac.Unshelve(instance_spec_from_proto(cmd.unshelve.instance))
+        case "rebuild":
+            rb = cmd.rebuild
+            return ac.Rebuild(
+                instance_spec_from_proto(rb.instance), rb.preserve_ephemeral, rb.power_on
+            )
         case "get_console_output":
             g = cmd.get_console_output
             return ac.GetConsoleOutput(_uuid(g.instance_uuid), g.length)
@@ -143,6 +148,7 @@ def instance_spec_from_proto(spec: agent_pb2.InstanceSpec) -> InstanceSpec:
         swap_mb=flavor.swap,
         image_id=spec.image.id,
         image_properties=dict(spec.image.properties),
+        flavor_extra_specs=dict(flavor.extra_specs),
         metadata=dict(spec.metadata),
         user_data=spec.user_data,
         key_name=spec.key_name,

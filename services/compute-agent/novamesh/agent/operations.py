@@ -40,6 +40,7 @@ class Event:
     SNAPSHOT = "compute_snapshot_instance"
     SHELVE_OFFLOAD = "compute_shelve_offload_instance"
     UNSHELVE = "compute_unshelve_instance"
+    REBUILD = "compute_rebuild_instance"
     BACKUP = "compute_backup_instance"
 
 
@@ -102,6 +103,8 @@ class ActionRunner:
                 return await self._shelve_offload(host, c)
             case ac.Unshelve():
                 return await self._unshelve(host, c)
+            case ac.Rebuild():
+                return await self._rebuild(host, c)
             case ac.GetConsoleOutput():
                 self._need("console.serial.log")
                 assert isinstance(self._driver, drv.ConsoleOutput)
@@ -284,6 +287,41 @@ class ActionRunner:
                 task_state="",
                 power_state=info.power_state,
                 event=Event.UNSHELVE,
+                event_result=states.SUCCESS,
+                interfaces=tuple(interfaces),
+            )
+        )
+        return Result()
+
+    # ---- rebuild ------------------------------------------------------------------------
+
+    async def _rebuild(self, host: str, c: ac.Rebuild) -> Result:
+        """Nova's default rebuild: destroy, then spawn from the (new) image on this host. The
+        host keeps the instance's resources (same flavor), so nothing is claimed again."""
+        inst = c.instance
+        before = await self._power(host, inst.uuid)
+        vm_state = states.vm_state_for(before) if before else VmState.ERROR
+        self._update(inst.uuid, host, vm_state, "rebuilding", before)
+        try:
+            await self._driver.destroy(host, inst.uuid)
+            self._update(inst.uuid, host, vm_state, "rebuild_block_device_mapping", before)
+            self._update(inst.uuid, host, vm_state, "rebuild_spawning", PowerState.NOSTATE)
+            interfaces = await self._driver.spawn(host, inst)
+            if not c.power_on:
+                await self._driver.power_off(host, inst.uuid)
+            info = await self._driver.get_info(host, inst.uuid)
+        except DriverError as exc:
+            now = await self._power(host, inst.uuid)
+            self._update(inst.uuid, host, VmState.ERROR, "", now, Event.REBUILD, exc)
+            return Result(exc)
+        self._sink.instance_update(
+            StateUpdate(
+                uuid=inst.uuid,
+                host=host,
+                vm_state=VmState.ACTIVE if c.power_on else VmState.STOPPED,
+                task_state="",
+                power_state=info.power_state,
+                event=Event.REBUILD,
                 event_result=states.SUCCESS,
                 interfaces=tuple(interfaces),
             )

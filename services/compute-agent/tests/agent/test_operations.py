@@ -183,3 +183,20 @@ async def test_shelve_offload_then_unshelve_elsewhere() -> None:
     ]
     assert (driver.guest_state("u1") or {})["host"] == "h-2"
     assert used(tracker, "h-2") == (1, 1)
+
+
+async def test_rebuild_respawns_from_the_new_image_on_the_same_host() -> None:
+    manager, driver, tracker, sink = await started()
+    rebuilt = InstanceSpec(uuid="u1", vcpus=1, memory_mb=512, root_gb=1, image_id="img-new")
+    await manager.handle("r", "h-1", ac.Rebuild(rebuilt, power_on=False))
+    assert sink.results[-1].ok
+    assert [s[2] for s in sink.states("u1")] == [
+        "rebuilding",
+        "rebuild_block_device_mapping",
+        "rebuild_spawning",
+        "",
+    ]
+    assert sink.states("u1")[-1] == ("h-1", "stopped", "", 4)
+    assert sink.updates[-1].event == "compute_rebuild_instance"
+    assert (driver.guest_state("u1") or {})["host"] == "h-1"
+    assert used(tracker, "h-1") == (1, 1)
