@@ -41,13 +41,19 @@ def test_boot_with_the_clis_block_device_mapping(mesh: Mesh) -> None:
         assert resp.status_code == 202, resp.text
         server_id = resp.json()["server"]["id"]
         assert wait_for_status(c, server_id, "ACTIVE", "ERROR")["status"] == "ACTIVE"
-        volume = {"source_type": "volume", "uuid": str(uuid.uuid4()), "boot_index": 1}
+        volume = {
+            "source_type": "image",
+            "destination_type": "volume",
+            "uuid": image,
+            "volume_size": 1,
+            "boot_index": 1,
+        }
         refused = c.post(
             "/v2.1/servers",
             json={"server": {**server, "block_device_mapping_v2": [_root(image), volume]}},
         )
         assert refused.status_code == 400
-        assert "no block storage" in refused.json()["badRequest"]["message"]
+        assert "cannot fill a volume" in refused.json()["badRequest"]["message"]
         assert c.delete(f"/v2.1/servers/{server_id}").status_code == 204
         wait_for_gone(c, server_id)
 
