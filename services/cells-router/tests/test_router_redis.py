@@ -4,14 +4,17 @@ of several cells on one router."""
 from __future__ import annotations
 
 import asyncio
+import uuid as uuidlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells.agents import AgentHub, AgentSession
+from novamesh.cells.bus import SharedBus
 from novamesh.cells.mappings import SharedCache
 from novamesh.cells.testing import Mesh, start_mesh
+from novamesh.cells.v1 import router_pb2
 from novamesh.common.redisstore import open_store
 
 from tests.support import redis
@@ -100,3 +103,44 @@ async def test_any_message_is_a_heartbeat_and_silence_is_down(mesh: Mesh) -> Non
     # ...and two intervals of silence make it down.
     await asyncio.sleep(0.45)
     assert await beats.alive(["h-live"]) == {"h-live": False}
+
+
+async def test_events_reach_the_watchers_of_every_replica(redis_url: str) -> None:
+    stores = [open_store(redis_url, "replica-a"), open_store(redis_url, "replica-b")]
+    channel = f"test-events-{uuidlib.uuid4()}"
+    a, b = (
+        SharedBus(
+            s.pubsub,
+            channel,
+            router_pb2.InstanceEvent.SerializeToString,
+            router_pb2.InstanceEvent.FromString,
+        )
+        for s in stores
+    )
+    relays = [asyncio.create_task(bus.relay()) for bus in (a, b)]
+    try:
+        await asyncio.wait_for(asyncio.gather(a.listening.wait(), b.listening.wait()), 5)
+        on_b = aiter(b.subscribe())
+        on_a = aiter(a.subscribe())
+        a.publish(router_pb2.InstanceEvent(instance=router_pb2.Instance(uuid="i-1")))
+        assert (await asyncio.wait_for(anext(on_b), 5)).instance.uuid == "i-1"
+        # The publisher's own watchers get it once, through the same channel.
+        assert (await asyncio.wait_for(anext(on_a), 5)).instance.uuid == "i-1"
+    finally:
+        for relay in relays:
+            relay.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+        for s in stores:
+            await s.close()
+
+
+async def test_watch_instances_through_redis(mesh: Mesh) -> None:
+    await mesh.agent(["w1"])
+    mesh.scheduler.hosts = [("w1", mesh.cells["cell1"])]
+    events = aiter(mesh.router.WatchInstances(router_pb2.WatchInstancesRequest()))
+    first = asyncio.ensure_future(anext(events))
+    await asyncio.sleep(0.2)
+    (inst,) = await mesh.boot()
+    await mesh.wait_for(inst.uuid, "active")
+    got = await asyncio.wait_for(first, 5)
+    assert got.instance.uuid == inst.uuid

@@ -11,6 +11,7 @@ import grpc
 from novamesh.cells.actions_servicer import ActionsServicer, attach_actions
 from novamesh.cells.agents import AgentHub
 from novamesh.cells.apistore import ApiStore
+from novamesh.cells.bus import SharedBus
 from novamesh.cells.channel import Channel
 from novamesh.cells.conductor import Conductor
 from novamesh.cells.core import Core
@@ -23,6 +24,7 @@ from novamesh.cells.registry import CellRegistry, UnknownCell
 from novamesh.cells.servicer import RouterServicer
 from novamesh.cells.services import Services
 from novamesh.cells.services_servicer import ServicesServicer
+from novamesh.cells.v1 import router_pb2
 from novamesh.common import grpcutil
 from novamesh.common.config import Config
 from novamesh.common.db import create_async_engine, sessionmaker
@@ -45,6 +47,7 @@ class RouterApp:
     services: ServicesServicer
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _relays: list[asyncio.Task[None]] = field(default_factory=list)
     # CellsActionsService (resize, migrate, console log, migration and action records).
     actions: ActionsServicer | None = None
 
@@ -63,6 +66,20 @@ class RouterApp:
             heartbeat_interval=cfg.agent.heartbeat_interval,
             list_timeout=cfg.cells.list_timeout,
         )
+        if store.durable:
+            # Watchers and schedulers connected to any replica see every replica's events.
+            core.instance_events = SharedBus(
+                store.pubsub,
+                "novamesh:instance-events",
+                router_pb2.InstanceEvent.SerializeToString,
+                router_pb2.InstanceEvent.FromString,
+            )
+            core.host_events = SharedBus(
+                store.pubsub,
+                "novamesh:host-states",
+                router_pb2.HostStateUpdate.SerializeToString,
+                router_pb2.HostStateUpdate.FromString,
+            )
         scheduler_channel = grpcutil.channel(cfg.endpoints.scheduler)
         placement_channel = grpcutil.channel(cfg.endpoints.placement)
         placement = placement_pb2_grpc.PlacementServiceStub(placement_channel)
@@ -104,6 +121,11 @@ class RouterApp:
         await registry.refresh()
         registry.start(self.cfg.cells.refresh_interval)
         await self.core.hub.recover()
+        for bus in (self.core.instance_events, self.core.host_events):
+            if isinstance(bus, SharedBus):
+                self._relays.append(asyncio.create_task(bus.relay()))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(bus.listening.wait(), 2.0)
         if self.cfg.cells.discover_hosts_interval > 0:
             self._tasks.append(asyncio.create_task(self._discover_hosts()))
         with contextlib.suppress(UnknownCell):
@@ -137,6 +159,9 @@ class RouterApp:
         self.host_states.stopping.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.core.stop()
+        for relay in self._relays:
+            relay.cancel()
+        await asyncio.gather(*self._relays, return_exceptions=True)
         await self.core.hub.flush()
         await self.store.close()
         await self.core.registry.close()
