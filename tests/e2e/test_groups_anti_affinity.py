@@ -33,7 +33,7 @@ def owner(mesh: Mesh, version: str = "2.64") -> httpx.Client:
 
 @pytest.fixture
 def project(mesh: Mesh) -> Iterator[None]:
-    unlimited = {"instances": -1, "cores": -1, "ram": -1}
+    unlimited = {"instances": -1, "cores": -1, "ram": -1, "server_group_members": -1}
     with client(mesh) as c:
         resp = c.put(f"/v2.1/os-quota-sets/{PROJECT}", json={"quota_set": unlimited})
         assert resp.status_code == 200, resp.text
