@@ -81,3 +81,44 @@ def test_rescue_password_crash_dump_console(mesh: Mesh) -> None:
         after = c.get(f"/v2.1/servers/{sid}/os-instance-actions")
         assert after.status_code == 200, after.text
         assert after.json()["instanceActions"][0]["action"] == "delete"
+
+
+def test_rebuild_keeps_host_and_allocation(mesh: Mesh) -> None:
+    from tests.e2e.helpers import flavor_and_image, placement_allocations
+
+    with client(mesh, "2.75") as c:
+        server = boot(c, mesh, "e2e-rebuild")
+        sid, host = server["id"], server["OS-EXT-SRV-ATTR:host"]
+        before = placement_allocations(mesh, sid)
+        _, image = flavor_and_image(mesh)
+        resp = action(
+            c,
+            sid,
+            {
+                "rebuild": {
+                    "imageRef": image,
+                    "name": "e2e-rebuilt",
+                    "metadata": {"rebuilt": "yes"},
+                    "adminPass": "rebuild-pw",
+                    "description": "again",
+                }
+            },
+        )
+        assert resp.status_code == 202, resp.text
+        shown = resp.json()["server"]
+        assert shown["adminPass"] == "rebuild-pw" and shown["name"] == "e2e-rebuilt"
+        assert shown["status"] == "REBUILD" and shown["metadata"] == {"rebuilt": "yes"}
+        done = wait_for_status(c, sid, "ACTIVE", "ERROR")
+        assert done["status"] == "ACTIVE", done.get("fault")
+        assert done["OS-EXT-SRV-ATTR:host"] == host and done["description"] == "again"
+        assert placement_allocations(mesh, sid) == before
+
+        def respawned() -> None:
+            guest = hypervisor(mesh)[0][sid]
+            assert guest["host"] == host and guest["power_state"] == 1
+
+        eventually(respawned)
+        events = c.get(f"/v2.1/servers/{sid}/os-instance-actions").json()["instanceActions"]
+        assert events[0]["action"] == "rebuild"
+        assert c.delete(f"/v2.1/servers/{sid}").status_code == 204
+        wait_for_gone(c, sid)

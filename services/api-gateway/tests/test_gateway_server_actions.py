@@ -204,3 +204,19 @@ async def test_shelve_offload_unshelve(gw: Gateway, act: Actor) -> None:
     assert (await act(host, version="2.91"))[0] == 403
     assert await act(zone, version="2.77") == (202, None)
     assert gw.router.instances[act.sid].vm_state == "active"
+
+
+async def test_rebuild_checks(gw: Gateway, act: Actor) -> None:
+    assert (await act({"rebuild": {}}))[0] == 400
+    assert (await act({"rebuild": {"imageRef": "x", "bogus": 1}}))[0] == 400
+    missing = "00000000-0000-0000-0000-000000000001"
+    assert await act({"rebuild": {"imageRef": missing}}) == (
+        400,
+        f"Image {missing} could not be found.",
+    )
+    image = await gw.add_image()
+    # key_name from 2.54, user_data from 2.57, hostname from 2.90
+    assert (await act({"rebuild": {"imageRef": image, "key_name": None}}))[0] == 400
+    assert (await act({"rebuild": {"imageRef": image, "hostname": "h"}}, version="2.89"))[0] == 400
+    await act({"rescue": None})
+    assert await act({"rebuild": {"imageRef": image}}) == conflict(act.sid, "rebuild", "rescued")

@@ -153,3 +153,44 @@ async def test_no_valid_host_puts_everything_back(
     (mig,) = (await actions.ListMigrations(actions_pb2.ListMigrationsRequest())).migrations
     assert mig.status == "error"
     assert mesh.scheduler.calls[-1].spec.ignore_hosts == ["h1"]
+
+
+async def test_rebuild_changes_image_and_fields_and_commands_the_host(
+    mesh: Mesh, actions: actions_pb2_grpc.CellsActionsServiceAsyncStub
+) -> None:
+    agent = await mesh.agent(["h1"])
+    mesh.scheduler.hosts = [("h1", mesh.cells["cell1"])]
+    (inst,) = await mesh.boot()
+    await mesh.wait_for(inst.uuid, "active")
+    rebuilt = await actions.RebuildInstance(
+        actions_pb2.RebuildInstanceRequest(
+            uuid=inst.uuid,
+            image=request_spec_pb2.ImageMeta(id="img-2", name="other"),
+            instance=router_pb2.Instance(name="renamed", metadata={"new": "1"}),
+            update_mask=["name", "metadata"],
+            admin_pass="pw",
+            expected_vm_states=["active", "stopped", "error"],
+            request_id="req-rebuild",
+        )
+    )
+    assert (rebuilt.task_state, rebuilt.name, rebuilt.image_ref) == (
+        "rebuilding",
+        "renamed",
+        "img-2",
+    )
+    assert dict(rebuilt.metadata) == {"new": "1"} and rebuilt.image.id == "img-2"
+    await mesh.app.core.idle()
+    command = agent.commands[-1]
+    assert command.host == "h1"
+    assert (command.rebuild.instance.image.id, command.rebuild.instance.admin_pass) == (
+        "img-2",
+        "pw",
+    )
+    assert command.rebuild.power_on
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await actions.RebuildInstance(
+            actions_pb2.RebuildInstanceRequest(
+                uuid=inst.uuid, image=request_spec_pb2.ImageMeta(id="img-3"), update_mask=["x"]
+            )
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -16,6 +16,7 @@ from novamesh.cells.guest_actions import GuestActions
 from novamesh.cells.hoststates import HostStates
 from novamesh.cells.lifecycle import Lifecycle
 from novamesh.cells.moves import Moves
+from novamesh.cells.rebuilds import Rebuilds
 from novamesh.cells.registry import Cell
 from novamesh.cells.servicer import _answer
 from novamesh.cells.shelving import Shelving
@@ -116,6 +117,7 @@ class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
         shelving: Shelving,
     ) -> None:
         self._shelving = shelving
+        self._rebuilds = Rebuilds(core)
         self._core = core
         self._moves = moves
         self._guest = guest
@@ -154,6 +156,11 @@ class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
         self, request: actions_pb2.MoveInstanceRequest, context: Ctx
     ) -> router_pb2.Instance:
         return await _answer(context, self._moves.start(request))
+
+    async def RebuildInstance(
+        self, request: actions_pb2.RebuildInstanceRequest, context: Ctx
+    ) -> router_pb2.Instance:
+        return await _answer(context, self._rebuilds.rebuild(request))
 
     async def GetConsoleOutput(
         self, request: actions_pb2.GetConsoleOutputRequest, context: Ctx

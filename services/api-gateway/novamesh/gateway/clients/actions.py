@@ -34,6 +34,12 @@ class ActionsClient:
         except grpc.aio.AioRpcError as exc:
             raise api_error(exc) from exc
 
+    async def rebuild(self, request: actions_pb2.RebuildInstanceRequest) -> router_pb2.Instance:
+        try:
+            return await self._stub.RebuildInstance(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise api_error(exc) from exc
+
     async def console_output(self, uuid: str, length: int) -> str:
         request = actions_pb2.GetConsoleOutputRequest(uuid=uuid, length=length)
         try:

@@ -64,6 +64,7 @@ _RESTORE = "os_compute_api:os-deferred-delete:restore"
 _CREATE_IMAGE = "os_compute_api:servers:create_image"
 _BACKUP = "os_compute_api:os-create-backup"
 _SHELVE = "os_compute_api:os-shelve"
+_REBUILD = "os_compute_api:servers:rebuild"
 SNAPSHOTTABLE = [s.ACTIVE, s.STOPPED, s.PAUSED, s.SUSPENDED]
 # A guest that runs somewhere can be soft-deleted; anything else is deleted at once.
 SOFT_DELETABLE = [
@@ -119,6 +120,7 @@ TRANSITIONS: dict[str, Transition] = {
     "restore": _T("restore", _RESTORE, [s.SOFT_DELETED], _IDLE, RESTORING),
     "createImage": _T("createImage", _CREATE_IMAGE, SNAPSHOTTABLE, _IDLE, "image_snapshot"),
     "createBackup": _T("createBackup", _BACKUP, SNAPSHOTTABLE, _IDLE, "image_backup"),
+    "rebuild": _T("rebuild", _REBUILD, [s.ACTIVE, s.STOPPED, s.ERROR], _IDLE, s.REBUILDING),
     "shelve": _T("shelve", f"{_SHELVE}:shelve", SNAPSHOTTABLE, _IDLE, "shelving"),
     "shelveOffload": _T(
         "shelveOffload", f"{_SHELVE}:shelve_offload", [s.SHELVED], _IDLE, "shelving_offloading"
@@ -142,6 +144,7 @@ for _name, _check, _desc in [
     (_CREATE_IMAGE, "rule:admin_or_owner", "Snapshot a server"),
     (_BACKUP, "rule:admin_or_owner", "Back up a server"),
     (f"{_SHELVE}:shelve", "rule:admin_or_owner", "Shelve a server"),
+    (_REBUILD, "rule:admin_or_owner", "Rebuild a server"),
     (f"{_SHELVE}:shelve_offload", "rule:admin_api", "Offload a shelved server"),
     (f"{_SHELVE}:unshelve", "rule:admin_or_owner", "Unshelve a server"),
     (f"{_SHELVE}:unshelve_to_host", "rule:admin_api", "Unshelve a server to a named host"),

@@ -10,13 +10,15 @@ from novamesh.cells.v1 import router_pb2
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.errors import BadRequest, Conflict
 from novamesh.gateway.clients import actions as actions_client
-from novamesh.gateway.domain import actions, moves, servers, snapshots
+from novamesh.gateway.domain import actions, moves, rebuilds, servers, snapshots
 from novamesh.gateway.domain.boot import generate_password
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply
 from novamesh.gateway.schemas import server_actions as schemas
+from novamesh.gateway.views import servers as view
+from novamesh.gateway.views.common import ViewContext
 
-NAMES = frozenset({*schemas.ACTIONS, "trigger_crash_dump"})
+NAMES = frozenset({*schemas.ACTIONS, "trigger_crash_dump", "rebuild"})
 
 
 def schema(name: str, call: Call) -> dict[str, Any] | None:
@@ -59,6 +61,8 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
             return Reply({"image_id": image_id}, 202)
         location = f"{deps.cfg.endpoints.image_public_url}/images/{image_id}"
         return Reply(None, 202, [("location", location)])
+    if name == "rebuild":
+        return await _rebuild(deps, call, inst, arg)
     if name == "shelve":
         await snapshots.shelve(deps, who, rid, inst)
         return Reply(None, 202)
@@ -72,6 +76,39 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
     await actions.run(deps, who, rid, inst, name, {})
     # Nova answers a confirm with 204 and the other actions with 202.
     return Reply(None, 204 if name == "confirmResize" else 202)
+
+
+async def _rebuild(deps: Deps, call: Call, inst: router_pb2.Instance, arg: Any) -> Reply:
+    password = arg.get("adminPass") or generate_password()
+    changes: dict[str, str] = {}
+    for key, field in (
+        ("name", "name"),
+        ("description", "description"),
+        ("accessIPv4", "access_ip_v4"),
+        ("accessIPv6", "access_ip_v6"),
+        ("user_data", "user_data"),
+        ("hostname", "hostname"),
+    ):
+        if key in arg:
+            changes[field] = arg[key] or ""
+    req = rebuilds.RebuildRequest(
+        image_ref=str(arg["imageRef"]),
+        admin_pass=password,
+        preserve_ephemeral=bool(arg.get("preserve_ephemeral", False)),
+        changes=changes,
+        metadata=dict(arg["metadata"]) if "metadata" in arg else None,
+        key_name=(arg["key_name"] or "") if "key_name" in arg else None,
+    )
+    updated = await rebuilds.rebuild(deps, call.who, call.request_id, inst, req)
+    ctx = ViewContext(
+        version=call.version,
+        base_url=call.base_url,
+        is_admin=policy.allowed(call.who, "os_compute_api:os-extended-server-attributes"),
+        project_id=call.who.project_id,
+    )
+    body = view.detail(ctx, updated, show=True, full=call.version.at_least("2.75"))
+    body["adminPass"] = password
+    return Reply({"server": body}, 202)
 
 
 def _unshelve_params(call: Call, inst: router_pb2.Instance, arg: Any) -> dict[str, str]:

@@ -89,7 +89,39 @@ ACTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def rebuild(version: APIVersion) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "name": types.name,
+        "imageRef": {"type": "string", "minLength": 1},
+        "adminPass": _PASSWORD,
+        "metadata": types.metadata,
+        "preserve_ephemeral": types.boolean,
+        "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
+        "accessIPv4": types.ipv4,
+        "accessIPv6": types.ipv6,
+    }
+    if not version.at_least("2.57"):
+        props["personality"] = {"type": "array", "items": {"type": "object"}}
+    if version.at_least("2.19"):
+        props["description"] = {"oneOf": [types.description, {"type": "null"}]}
+    if version.at_least("2.54"):
+        props["key_name"] = {"oneOf": [types.name, {"type": "null"}]}
+    if version.at_least("2.57"):
+        props["user_data"] = {
+            "oneOf": [{"type": "string", "format": "base64", "maxLength": 65535}, {"type": "null"}]
+        }
+    if version.at_least("2.63"):
+        props["trusted_image_certificates"] = {
+            "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]
+        }
+    if version.at_least("2.90"):
+        props["hostname"] = types.hostname
+    return _action("rebuild", _obj(props, ["imageRef"]))
+
+
 def action(name: str, version: APIVersion) -> dict[str, Any] | None:
+    if name == "rebuild":
+        return rebuild(version)
     if name == "unshelve" and version.at_least("2.91"):
         zone = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "null"}]}
         return _action(
