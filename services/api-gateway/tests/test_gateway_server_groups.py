@@ -3,12 +3,19 @@ all_projects, and boots that name a group."""
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from novamesh.common.apidb import models
 from novamesh.compute.v1 import api_server_groups_pb2_grpc
+from novamesh.gateway.api.errors import Forbidden
+from novamesh.gateway.clients.router import GrpcRouter
+from novamesh.gateway.db import records
+from novamesh.gateway.domain import server_groups
+from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.testing.harness import Gateway, Response, running
 
 PATH = "/v2.1/os-server-groups"
@@ -183,3 +190,27 @@ async def test_quotas_for_groups_and_members(gw: Gateway) -> None:
         "servers.CreateServer", path="/v2.1/servers", body=server, token="alice:p1"
     )
     assert boot.status == 202, boot.message
+
+
+async def test_members_over_quota_after_a_race_are_undone(gw: Gateway) -> None:
+    """Two boots that both passed the first check: the one that joins second gives way."""
+    gw.cfg.quota.server_group_members = 1
+    group = (await create(gw, {"server_group": {"name": "g", "policies": ["affinity"]}})).body
+    group_id = group["server_group"]["id"]
+    router = GrpcRouter(gw.cfg.endpoints.router)
+    deps = Deps(gw.cfg, gw.sessions, router)
+    racers = []
+    for _ in range(2):
+        uuid = str(uuidlib.uuid4())
+        build = records.BuildRecord(uuid, "p1", "alice", b"", b"")
+        await records.record_builds(gw.sessions, [build])
+        racers.append(uuid)
+    await server_groups.add_members(deps, group_id, racers[:1])
+    with pytest.raises(Forbidden):
+        await server_groups.add_members(deps, group_id, racers[1:])
+    assert await gw.count(models.BuildRequest) == 1
+    shown = await gw.rest(
+        "groups.GetServerGroup", id=group_id, path=f"{PATH}/{group_id}", token="alice:p1"
+    )
+    assert shown.body["server_group"]["members"] == racers[:1]
+    await router.close()

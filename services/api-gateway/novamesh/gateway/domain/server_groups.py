@@ -18,6 +18,7 @@ from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import BadRequest, Forbidden, NotFound
 from novamesh.gateway.db import quotas as quota_store
+from novamesh.gateway.db import records
 from novamesh.gateway.domain import quotas
 from novamesh.gateway.domain.deps import Deps
 from sqlalchemy import asc, select
@@ -170,10 +171,24 @@ async def check_member_quota(
 
 async def add_members(deps: Deps, group_uuid: str, uuids: Sequence[str]) -> None:
     """The instances of a boot join the group (after their records exist: membership counts
-    only through a live instance mapping, so a failed boot leaves no visible member)."""
-    async with transaction(deps.sessions) as session:
-        row = await _row(session, group_uuid)
-        if row is None:
-            raise BadRequest(f"Instance group {group_uuid} could not be found.")
-        for uuid in uuids:
-            session.add(models.InstanceGroupMember(group_id=row.id, instance_uuid=uuid))
+    only through a live instance mapping, so a failed boot leaves no visible member).
+
+    Parallel boots each passed check_member_quota before any of them joined; counting again
+    with this boot's members written catches most of them (the boot's records are removed).
+    """
+    try:
+        async with transaction(deps.sessions) as session:
+            row = await _row(session, group_uuid)
+            if row is None:
+                raise BadRequest(f"Instance group {group_uuid} could not be found.")
+            for uuid in uuids:
+                session.add(models.InstanceGroupMember(group_id=row.id, instance_uuid=uuid))
+            await session.flush()
+            limits = await quotas.limits_for(deps, row.project_id, row.user_id)
+            allowed = limits.get("server_group_members", -1)
+            live = len((await _live_members(session, [row.id])).get(row.id, []))
+            if allowed != -1 and live > allowed:
+                raise Forbidden(f"Quota exceeded, too many servers in group {group_uuid}")
+    except Forbidden:
+        await records.forget_builds(deps.sessions, uuids)
+        raise
