@@ -344,7 +344,12 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         await boot_volumes.release(deps, claimed)
         raise
     if group is not None:
-        await add_members(deps, group.uuid, [inst.uuid for inst in instances])
+        try:
+            await add_members(deps, group.uuid, [inst.uuid for inst in instances])
+        except BaseException:
+            # add_members removed the builds already; the volumes are this module's to return.
+            await boot_volumes.release(deps, claimed)
+            raise
     passwords = {inst.uuid: admin_pass for inst in instances}
     try:
         await deps.router.build_instances(spec, instances, passwords, request_id)
