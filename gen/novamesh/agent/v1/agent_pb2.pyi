@@ -499,6 +499,7 @@ class AgentCommand(_message.Message):
     SHELVE_OFFLOAD_FIELD_NUMBER: _builtins.int
     UNSHELVE_FIELD_NUMBER: _builtins.int
     REBUILD_FIELD_NUMBER: _builtins.int
+    LIVE_MIGRATE_FIELD_NUMBER: _builtins.int
     GET_DIAGNOSTICS_FIELD_NUMBER: _builtins.int
     GET_CONSOLE_FIELD_NUMBER: _builtins.int
     ATTACH_INTERFACE_FIELD_NUMBER: _builtins.int
@@ -549,6 +550,8 @@ class AgentCommand(_message.Message):
     @_builtins.property
     def rebuild(self) -> Global___Rebuild: ...
     @_builtins.property
+    def live_migrate(self) -> Global___LiveMigrate: ...
+    @_builtins.property
     def get_diagnostics(self) -> _guest_devices_pb2.GetDiagnostics:
         """A guest's devices and consoles: see guest_devices.proto."""
 
@@ -587,6 +590,7 @@ class AgentCommand(_message.Message):
         shelve_offload: Global___ShelveOffload | None = ...,
         unshelve: Global___Unshelve | None = ...,
         rebuild: Global___Rebuild | None = ...,
+        live_migrate: Global___LiveMigrate | None = ...,
         get_diagnostics: _guest_devices_pb2.GetDiagnostics | None = ...,
         get_console: _guest_devices_pb2.GetConsole | None = ...,
         attach_interface: _guest_devices_pb2.AttachInterface | None = ...,
@@ -595,11 +599,11 @@ class AgentCommand(_message.Message):
         detach_volume: _guest_devices_pb2.DetachVolume | None = ...,
         swap_volume: _guest_devices_pb2.SwapVolume | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "live_migrate", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -1147,8 +1151,11 @@ class Rebuild(_message.Message):
     INSTANCE_FIELD_NUMBER: _builtins.int
     PRESERVE_EPHEMERAL_FIELD_NUMBER: _builtins.int
     POWER_ON_FIELD_NUMBER: _builtins.int
+    ON_NEW_HOST_FIELD_NUMBER: _builtins.int
     preserve_ephemeral: _builtins.bool
     power_on: _builtins.bool
+    on_new_host: _builtins.bool
+    """Evacuate: the guest is new to this host, so its resources are claimed here first."""
     @_builtins.property
     def instance(self) -> Global___InstanceSpec: ...
     def __init__(
@@ -1157,11 +1164,40 @@ class Rebuild(_message.Message):
         instance: Global___InstanceSpec | None = ...,
         preserve_ephemeral: _builtins.bool = ...,
         power_on: _builtins.bool = ...,
+        on_new_host: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance", "power_on", b"power_on", "preserve_ephemeral", b"preserve_ephemeral"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance", "on_new_host", b"on_new_host", "power_on", b"power_on", "preserve_ephemeral", b"preserve_ephemeral"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Rebuild: _TypeAlias = Rebuild  # noqa: Y015
+
+@_typing.final
+class LiveMigrate(_message.Message):
+    """On the source: move the running guest to `dest_host` without stopping it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_FIELD_NUMBER: _builtins.int
+    DEST_HOST_FIELD_NUMBER: _builtins.int
+    MIGRATION_UUID_FIELD_NUMBER: _builtins.int
+    dest_host: _builtins.str
+    migration_uuid: _builtins.str
+    @_builtins.property
+    def instance(self) -> Global___InstanceSpec: ...
+    def __init__(
+        self,
+        *,
+        instance: Global___InstanceSpec | None = ...,
+        dest_host: _builtins.str = ...,
+        migration_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dest_host", b"dest_host", "instance", b"instance", "migration_uuid", b"migration_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiveMigrate: _TypeAlias = LiveMigrate  # noqa: Y015

@@ -82,6 +82,15 @@ class Rebuild:
     instance: InstanceSpec
     preserve_ephemeral: bool = False
     power_on: bool = True
+    # Evacuate: the guest is new to this host (claim its resources first).
+    on_new_host: bool = False
+
+
+@dataclass(frozen=True)
+class LiveMigrate:
+    instance: InstanceSpec
+    dest_host: str
+    migration_uuid: str
 
 
 @dataclass(frozen=True)
@@ -104,10 +113,11 @@ ActionCommand = (
     | ShelveOffload
     | Unshelve
     | Rebuild
+    | LiveMigrate
 )
 
 
 def instance_uuid(command: ActionCommand) -> str:
-    if isinstance(command, FinishMigration | RevertMigration | Unshelve | Rebuild):
+    if isinstance(command, FinishMigration | RevertMigration | Unshelve | Rebuild | LiveMigrate):
         return command.instance.uuid
     return command.uuid

@@ -89,7 +89,15 @@ def _action_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
         case "rebuild":
             rb = cmd.rebuild
             return ac.Rebuild(
-                instance_spec_from_proto(rb.instance), rb.preserve_ephemeral, rb.power_on
+                instance_spec_from_proto(rb.instance),
+                rb.preserve_ephemeral,
+                rb.power_on,
+                rb.on_new_host,
+            )
+        case "live_migrate":
+            lm = cmd.live_migrate
+            return ac.LiveMigrate(
+                instance_spec_from_proto(lm.instance), lm.dest_host, lm.migration_uuid
             )
         case "get_console_output":
             g = cmd.get_console_output

@@ -41,6 +41,7 @@ class Event:
     SHELVE_OFFLOAD = "compute_shelve_offload_instance"
     UNSHELVE = "compute_unshelve_instance"
     REBUILD = "compute_rebuild_instance"
+    LIVE_MIGRATION = "compute_live_migration"
     BACKUP = "compute_backup_instance"
 
 
@@ -105,6 +106,8 @@ class ActionRunner:
                 return await self._unshelve(host, c)
             case ac.Rebuild():
                 return await self._rebuild(host, c)
+            case ac.LiveMigrate():
+                return await self._live_migrate(host, c)
             case ac.GetConsoleOutput():
                 self._need("console.serial.log")
                 assert isinstance(self._driver, drv.ConsoleOutput)
@@ -299,6 +302,16 @@ class ActionRunner:
         """Nova's default rebuild: destroy, then spawn from the (new) image on this host. The
         host keeps the instance's resources (same flavor), so nothing is claimed again."""
         inst = c.instance
+        if c.on_new_host:
+            # Whatever this agent still counted for the guest elsewhere (its old host is
+            # down) moves here.
+            old = self._tracker.release(inst.uuid)
+            try:
+                self._tracker.claim(host, inst)
+            except DriverError as exc:
+                return Result(exc)
+            for h in {host, old or host}:
+                self._sink.host_resources(self._tracker.report(h))
         before = await self._power(host, inst.uuid)
         vm_state = states.vm_state_for(before) if before else VmState.ERROR
         self._update(inst.uuid, host, vm_state, "rebuilding", before)
@@ -326,6 +339,38 @@ class ActionRunner:
                 interfaces=tuple(interfaces),
             )
         )
+        return Result()
+
+    # ---- live migration -------------------------------------------------------------------
+
+    async def _live_migrate(self, host: str, c: ac.LiveMigrate) -> Result:
+        self._need("operation.live-migrate")
+        assert isinstance(self._driver, drv.LiveMigratable)
+        inst = c.instance
+        local = c.dest_host in self._driver.list_hosts()
+        power = await self._power(host, inst.uuid)
+        vm_state = states.vm_state_for(power)
+        if local:
+            self._tracker.release(inst.uuid)
+            try:
+                self._tracker.claim(c.dest_host, inst)
+            except DriverError as exc:
+                self._tracker.claim(host, inst)
+                return Result(exc)
+        try:
+            await self._driver.live_migration(host, inst.uuid, c.dest_host)
+        except DriverError as exc:
+            if local:
+                self._tracker.release(inst.uuid)
+                self._tracker.claim(host, inst)
+            self._update(inst.uuid, host, vm_state, "", power, Event.LIVE_MIGRATION, exc)
+            return Result(exc)
+        if not local:
+            self._tracker.release(inst.uuid)
+        for h in (host, c.dest_host) if local else (host,):
+            self._sink.host_resources(self._tracker.report(h))
+        now = await self._power(c.dest_host, inst.uuid) if local else power
+        self._update(inst.uuid, c.dest_host, vm_state, "", now, Event.LIVE_MIGRATION)
         return Result()
 
     # ---- helpers ----------------------------------------------------------------------

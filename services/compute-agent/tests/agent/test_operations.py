@@ -200,3 +200,23 @@ async def test_rebuild_respawns_from_the_new_image_on_the_same_host() -> None:
     assert sink.updates[-1].event == "compute_rebuild_instance"
     assert (driver.guest_state("u1") or {})["host"] == "h-1"
     assert used(tracker, "h-1") == (1, 1)
+
+
+async def test_live_migration_moves_the_running_guest_and_its_claim() -> None:
+    manager, driver, tracker, sink = await started()
+    await manager.handle("l", "h-1", ac.LiveMigrate(spec(), "h-2", "mig-l"))
+    assert sink.results[-1].ok
+    assert sink.states("u1")[-1] == ("h-2", "active", "", 1)
+    assert (driver.guest_state("u1") or {})["host"] == "h-2"
+    assert used(tracker, "h-1") == (0, 0) and used(tracker, "h-2") == (1, 1)
+    await manager.handle("l2", "h-2", ac.LiveMigrate(spec(), "elsewhere", "mig-2"))
+    assert not sink.results[-1].ok
+    assert used(tracker, "h-2") == (1, 1)
+
+
+async def test_evacuate_rebuild_claims_on_the_new_host() -> None:
+    manager, driver, tracker, sink = await started()
+    await manager.handle("e", "h-2", ac.Rebuild(spec(), power_on=True, on_new_host=True))
+    assert sink.results[-1].ok
+    assert (driver.guest_state("u1") or {})["host"] == "h-2"
+    assert used(tracker, "h-2") == (1, 1)

@@ -130,6 +130,7 @@ class FakeDriver(FakeDevices, FakeTopology):
             "operation.set-admin-password",
             "operation.trigger-crash-dump",
             "operation.snapshot",
+            "operation.live-migrate",
         }
         | DEVICE_CAPABILITIES
     )
@@ -354,6 +355,15 @@ class FakeDriver(FakeDevices, FakeTopology):
             raise DriverError(f"snapshot upload failed: {exc}") from exc
         guest.snapshots.append(image_id)
         guest.log(f"snapshot {image_id} uploaded")
+        self._changed()
+
+    async def live_migration(self, host: str, uuid: str, dest_host: str) -> None:
+        """Move a running guest between two of this driver's hosts, still running."""
+        guest = self._guest(host, uuid)
+        if dest_host not in self._settings.hosts:
+            raise InvalidInstanceState(f"host {dest_host} is not simulated by this agent")
+        guest.host = dest_host
+        guest.log(f"live-migrated from {host} to {dest_host}")
         self._changed()
 
     # ---- moves (resize, cold migration) between this driver's hosts --------------------
