@@ -138,7 +138,8 @@ def run_file(path: Path, ports: harness.Ports, work: Path) -> dict[str, object]:
     if reason:
         return {"file": path.name, "skipped": True, "reason": reason}
     state = Path(tempfile.mkdtemp(dir=work))
-    with harness.placement(ports.grpc, state, mode, os.environ.get("PLACEMENT_GABBI_DB")):
+    db_url = os.environ.get("PLACEMENT_GABBI_DB")
+    with harness.placement(ports.grpc, state, mode, db_url, ports.url):
         genv = dict(os.environ)
         genv.update(fixture_env())
         api = fixtures.Api(ports.url)
@@ -175,7 +176,9 @@ def report(results: list[dict[str, object]]) -> str:
         if r.get("skipped"):
             lines.append(f"| {r['file']} | - | - | file | {r['reason']} |")
         else:
-            note = f"policy {r['policy']}" if r.get("policy") != "legacy" else ""
+            note = str(r.get("error", ""))
+            if r.get("policy", "legacy") != "legacy":
+                note = f"policy {r['policy']} {note}".strip()
             lines.append(
                 f"| {r['file']} | {r['passed']} | {r['failed']} | {r['skipped_tests']} | {note} |"
             )

@@ -67,7 +67,11 @@ def _wait_grpc(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) 
 
 @contextmanager
 def placement(
-    port: int, state: Path, policy: str = "legacy", db_url: str | None = None
+    port: int,
+    state: Path,
+    policy: str = "legacy",
+    db_url: str | None = None,
+    public_url: str = "",
 ) -> Iterator[subprocess.Popen[bytes]]:
     """novamesh-placement on `port` with its state in `state`; stopped (and waited) on exit."""
     env = dict(os.environ)
@@ -80,6 +84,8 @@ def placement(
     )
     if db_url:
         env["NOVAMESH__DATABASE__PLACEMENT_URL"] = db_url
+    if public_url:
+        env["NOVAMESH__ENDPOINTS__PLACEMENT_PUBLIC_URL"] = public_url
     log = open(state / "placement.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-c", "from novamesh.placement.main import main; main()"],

@@ -11,7 +11,7 @@
 --
 -- Envoy caveats this code is shaped by:
 --  * header wrappers die when the coroutine yields in body(): fetch headers() again after it;
---  * only call body() when the reply must change (errors, 202/204), so 200s and streams are not
+--  * only call body() when the reply must change (errors, 201/202/204), so 200s and streams are not
 --    buffered;
 --  * native gRPC responses (application/grpc) pass untouched: those clients need 200 + trailers.
 
@@ -53,6 +53,14 @@ local function json_quote(s)
     return string.format("\\u%04x", string.byte(c))
   end)
   return '"' .. s .. '"'
+end
+
+-- protobuf's JSON printer writes <, > and & as \u003c, \u003e and \u0026; plain JSON doesn't
+-- need that, and clients search error texts for them (placement's "amount >= 1").
+local function plain_escapes(token)
+  token = string.gsub(token, "\\u003c", "<")
+  token = string.gsub(token, "\\u003e", ">")
+  return (string.gsub(token, "\\u0026", "&"))
 end
 
 -- The raw JSON string token (quotes and escapes kept) of "key" in s: no JSON decoding in Lua.
@@ -151,7 +159,8 @@ end
 
 local function on_success(rh, override)
   rh:headers():replace(":status", override)
-  if override ~= "202" and override ~= "204" then return end
+  -- 201, 202 and 204 may come without a body; then they carry no content-type either.
+  if override ~= "201" and override ~= "202" and override ~= "204" then return end
   local b = rh:body(true)
   local raw = b:getBytes(0, b:length())
   if override == "204" or raw == "" or raw == "{}" then
@@ -193,7 +202,7 @@ local function on_error(rh, status, override, code, request_id, retry_after)
     end
   elseif grpc_code then
     http = http or GRPC_TO_HTTP[grpc_code] or 500
-    msg = json_string_token(raw, "message") or '""'
+    msg = plain_escapes(json_string_token(raw, "message") or '""')
   elseif starts_with(raw, "{") then
     -- Already in this listener's format (local_reply_config, or the service rendered it).
     if http then rh:headers():replace(":status", tostring(http)) end

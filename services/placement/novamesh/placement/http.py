@@ -144,11 +144,16 @@ def extract_json(req: Request, schema: Mapping[str, Any]) -> Any:
         data = json.loads(req.body.decode("utf-8") if req.body else "")
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.invalid(f"Malformed JSON: {exc}") from exc
+    validate(schema, data)
+    return data
+
+
+def validate(schema: Mapping[str, Any], data: Any) -> None:
+    """A 400 with jsonschema's account of the problem, as upstream words it."""
     try:
         jsonschema.validate(data, schema, format_checker=_FORMATS)
     except jsonschema.ValidationError as exc:
         raise errors.invalid(f"JSON does not validate: {exc}") from exc
-    return data
 
 
 def validate_query(req: Request, schema: Mapping[str, Any]) -> None:

@@ -38,7 +38,9 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
     store = await open_store(cfg.expand(cfg.database.placement_url), cfg.database.echo)
     typed = PlacementServicer(store)
     tree_servicer = PlacementTreeServicer(store)
-    rest_handler = rest.generic_handler(store, policy.parse_mode(cfg.placement.policy))
+    rest_handler = rest.generic_handler(
+        store, policy.parse_mode(cfg.placement.policy), cfg.endpoints.placement_public_url
+    )
 
     async def on_stop() -> None:
         await store.engine.dispose()

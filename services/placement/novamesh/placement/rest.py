@@ -48,34 +48,51 @@ class Route:
     min_version: int = 0
     policy: str | None = None
     too_old_status: int = 404
+    # The request carries a JSON document: its media type is checked before the handler runs
+    # (so a bad one is a 415 even where the handler would 404).
+    json_body: bool = False
 
 
 R = Route
 ROUTES: dict[str, Route] = {
     "GetRoot": R(root.home),
     "ListResourceProviders": R(resource_provider.list_providers, policy="resource_providers:list"),
-    "CreateResourceProvider": R(resource_provider.create, policy="resource_providers:create"),
+    "CreateResourceProvider": R(
+        resource_provider.create, policy="resource_providers:create", json_body=True
+    ),
     "GetResourceProvider": R(resource_provider.show, policy="resource_providers:show"),
-    "UpdateResourceProvider": R(resource_provider.update, policy="resource_providers:update"),
+    "UpdateResourceProvider": R(
+        resource_provider.update, policy="resource_providers:update", json_body=True
+    ),
     "DeleteResourceProvider": R(resource_provider.delete, policy="resource_providers:delete"),
     "ListInventories": R(inventory.list_inventories, policy="resource_providers:inventories:list"),
-    "CreateInventory": R(inventory.create, policy="resource_providers:inventories:create"),
-    "ReplaceInventories": R(inventory.replace, policy="resource_providers:inventories:update"),
+    "CreateInventory": R(
+        inventory.create, policy="resource_providers:inventories:create", json_body=True
+    ),
+    "ReplaceInventories": R(
+        inventory.replace, policy="resource_providers:inventories:update", json_body=True
+    ),
     "DeleteInventories": R(inventory.delete_all, 5, "resource_providers:inventories:delete", 405),
     "GetInventory": R(inventory.show, policy="resource_providers:inventories:show"),
-    "UpdateInventory": R(inventory.update, policy="resource_providers:inventories:update"),
+    "UpdateInventory": R(
+        inventory.update, policy="resource_providers:inventories:update", json_body=True
+    ),
     "DeleteInventory": R(inventory.delete, policy="resource_providers:inventories:delete"),
     "GetProviderAggregates": R(aggregate.show, 1, "resource_providers:aggregates:list"),
-    "UpdateProviderAggregates": R(aggregate.update, 1, "resource_providers:aggregates:update"),
+    "UpdateProviderAggregates": R(
+        aggregate.update, 1, "resource_providers:aggregates:update", json_body=True
+    ),
     "GetProviderTraits": R(trait.provider_traits, 6, "resource_providers:traits:list"),
-    "UpdateProviderTraits": R(trait.update_provider_traits, 6, "resource_providers:traits:update"),
+    "UpdateProviderTraits": R(
+        trait.update_provider_traits, 6, "resource_providers:traits:update", json_body=True
+    ),
     "DeleteProviderTraits": R(trait.delete_provider_traits, 6, "resource_providers:traits:delete"),
     "GetProviderUsages": R(usage.provider_usages, policy="resource_providers:usages"),
     "GetProviderAllocations": R(
         allocation.for_provider, policy="resource_providers:allocations:list"
     ),
     "ListResourceClasses": R(resource_class.list_classes, 2, "resource_classes:list"),
-    "CreateResourceClass": R(resource_class.create, 2, "resource_classes:create"),
+    "CreateResourceClass": R(resource_class.create, 2, "resource_classes:create", json_body=True),
     "GetResourceClass": R(resource_class.show, 2, "resource_classes:show"),
     "UpdateResourceClass": R(resource_class.update, 2, "resource_classes:update"),
     "DeleteResourceClass": R(resource_class.delete, 2, "resource_classes:delete"),
@@ -84,14 +101,14 @@ ROUTES: dict[str, Route] = {
     "PutTrait": R(trait.put, 6, "traits:update"),
     "DeleteTrait": R(trait.delete, 6, "traits:delete"),
     "GetAllocations": R(allocation.show, policy="allocations:list"),
-    "PutAllocations": R(allocation.put, policy="allocations:update"),
+    "PutAllocations": R(allocation.put, policy="allocations:update", json_body=True),
     "DeleteAllocations": R(allocation.delete, policy="allocations:delete"),
-    "PostAllocations": R(allocation.post, 13, "allocations:manage", 405),
+    "PostAllocations": R(allocation.post, 13, "allocations:manage", json_body=True),
     "ListAllocationCandidates": R(
         allocation_candidate.list_candidates, 10, "allocation_candidates:list"
     ),
     "GetUsages": R(usage.project_usages, 9, "usages"),
-    "PostReshaper": R(reshaper.reshape, 30, "reshaper:reshape"),
+    "PostReshaper": R(reshaper.reshape, 30, "reshaper:reshape", json_body=True),
 }
 
 # webob's explanation, which upstream puts before every error detail.
@@ -153,10 +170,22 @@ def _check_accept(req: http.Request) -> None:
     raise errors.PlacementError(errors.Kind.NOT_ACCEPTABLE, "Only application/json is provided")
 
 
+def _check_content(route: Route, req: http.Request) -> None:
+    if req.method not in ("POST", "PUT", "PATCH"):
+        return
+    if req.body and not req.content_type:
+        raise errors.invalid("content-type header required when content-length is set")
+    if route.json_body:
+        http.require_json(req)
+
+
 class RestAdapter:
-    def __init__(self, store: Store, mode: policy.Mode = policy.Mode.LEGACY) -> None:
+    def __init__(
+        self, store: Store, mode: policy.Mode = policy.Mode.LEGACY, public_url: str = ""
+    ) -> None:
         self.store = store
         self.mode = mode
+        self.public_url = public_url.rstrip("/")
 
     async def dispatch(
         self, name: str, request: api_pb.PlacementRestRequest, context: Any
@@ -201,6 +230,12 @@ class RestAdapter:
                     else f"The method {req.method} is not allowed for this resource.",
                 )
             _check_accept(req)
+            if route.policy is not None and req.credentials is None:
+                raise errors.PlacementError(
+                    errors.Kind.UNAUTHORIZED,
+                    "This server could not verify that you are authorized.",
+                )
+            _check_content(route, req)
             _authorize(route, req, self.mode)
             resp = await route.handler(req)
         except errors.PlacementError as exc:
@@ -219,7 +254,12 @@ class RestAdapter:
             context.set_trailing_metadata(tuple(trailing))
             await context.abort(code, detail)
             raise
-        headers = [*version_header, ("x-openstack-request-id", request_id), *resp.headers]
+        # Locations are absolute, as webob makes them upstream.
+        extra = [
+            (k, self.public_url + v if k == "location" and v.startswith("/") else v)
+            for k, v in resp.headers
+        ]
+        headers = [*version_header, ("x-openstack-request-id", request_id), *extra]
         if resp.status != 200:
             headers.append(("x-http-status", str(resp.status)))
         if resp.last_modified is not None:
@@ -233,8 +273,10 @@ class RestAdapter:
         return httpbody_pb2.HttpBody(content_type="application/json", data=data)
 
 
-def generic_handler(store: Store, mode: policy.Mode = policy.Mode.LEGACY) -> grpc.GenericRpcHandler:  # type: ignore[type-arg]
-    adapter = RestAdapter(store, mode)
+def generic_handler(
+    store: Store, mode: policy.Mode = policy.Mode.LEGACY, public_url: str = ""
+) -> grpc.GenericRpcHandler[api_pb.PlacementRestRequest, httpbody_pb2.HttpBody]:
+    adapter = RestAdapter(store, mode, public_url)
     handlers = {}
     for name in ROUTES:
 

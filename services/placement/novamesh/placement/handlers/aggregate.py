@@ -48,4 +48,8 @@ async def update(req: http.Request) -> http.Response:
         )
     else:
         await aggregates.set_for_provider(req.store, uuid, None, data, increment=False)
-    return await show(req)
+    # Upstream answers with the aggregates as the request listed them.
+    wanted = data["aggregates"] if v19 else data
+    resp = await show(req)
+    resp.body["aggregates"] = list(dict.fromkeys(wanted))
+    return resp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from typing import Any
 
 from novamesh.placement import errors, http
@@ -10,9 +11,15 @@ from novamesh.placement.objects import allocations
 from novamesh.placement.schemas import allocation as schema
 
 
-def _check_consumer(uuid: str) -> None:
+def _check_consumer(uuid: str) -> str:
     if not http.is_uuid(uuid):
         raise errors.invalid(f"Malformed consumer_uuid: {uuid}")
+    return _canonical(uuid)
+
+
+def _canonical(uuid: str) -> str:
+    """A consumer is the same whether its uuid is written with dashes or without."""
+    return str(uuidlib.UUID(uuid)) if http.is_uuid(uuid) else uuid
 
 
 def _write_from(uuid: str, data: dict[str, Any], v: http.Version) -> allocations.ConsumerWrite:
@@ -37,7 +44,7 @@ def _write_from(uuid: str, data: dict[str, Any], v: http.Version) -> allocations
 
 
 async def show(req: http.Request) -> http.Response:
-    uuid = req.params["consumer_uuid"]
+    uuid = _canonical(req.params["consumer_uuid"])
     v = req.version
     view = await allocations.get_consumer(req.store, uuid)
     body: dict[str, Any] = {"allocations": {}}
@@ -57,8 +64,7 @@ async def show(req: http.Request) -> http.Response:
 
 
 async def put(req: http.Request) -> http.Response:
-    uuid = req.params["consumer_uuid"]
-    _check_consumer(uuid)
+    uuid = _check_consumer(req.params["consumer_uuid"])
     data = http.extract_json(req, schema.put(req.version.minor))
     await allocations.replace(req.store, [_write_from(uuid, data, req.version)])
     return http.no_content()
@@ -66,13 +72,13 @@ async def put(req: http.Request) -> http.Response:
 
 async def post(req: http.Request) -> http.Response:
     data = http.extract_json(req, schema.post(req.version.minor))
-    writes = [_write_from(uuid, body, req.version) for uuid, body in data.items()]
+    writes = [_write_from(_canonical(uuid), body, req.version) for uuid, body in data.items()]
     await allocations.replace(req.store, writes)
     return http.no_content()
 
 
 async def delete(req: http.Request) -> http.Response:
-    uuid = req.params["consumer_uuid"]
+    uuid = _canonical(req.params["consumer_uuid"])
     if not await allocations.delete_consumer(req.store, uuid):
         raise errors.not_found(f"No allocations for consumer '{uuid}'")
     return http.no_content()

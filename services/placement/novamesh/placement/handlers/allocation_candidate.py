@@ -253,7 +253,8 @@ def _summary(snap: Snapshot, pid: int, v: http.Version, requested: set[str]) -> 
     }
     s: dict[str, Any] = {"resources": res_sum}
     if v.at_least(17):
-        s["traits"] = sorted(p.traits)
+        # Upstream lists traits in creation order: the standard ones, then custom ones.
+        s["traits"] = sorted(p.traits, key=lambda t: (t.startswith("CUSTOM_"), t))
     if v.at_least(29):
         s["parent_provider_uuid"] = snap.parent_uuid(p)
         s["root_provider_uuid"] = snap.by_id[p.root_id].uuid

@@ -43,21 +43,15 @@ async def create(req: http.Request) -> http.Response:
 async def update(req: http.Request) -> http.Response:
     name = req.params["name"]
     if req.version.at_least(7):
-        if not name.startswith("CUSTOM_") or resource_classes.is_standard(name):
+        # The name in the path is held to the body schema of older versions.
+        http.validate(_BODY, {"name": name})
+        if resource_classes.is_standard(name):
             raise errors.invalid(f"Cannot update standard resource class {name}")
         http.validate_query(req, {"type": "object"})
-        import re
-
-        if not re.match(CUSTOM_PATTERN, name) or len(name) > 255:
-            raise errors.invalid(
-                f"JSON does not validate: '{name}' does not match '{CUSTOM_PATTERN}'"
-            )
         created = await resource_classes.ensure(req.store, name)
         resp = http.Response(
             201 if created else 204, None, [("location", f"/resource_classes/{name}")]
         )
-        if req.version.at_least(15):
-            resp.last_modified = await resource_classes.get(req.store, name)
         return resp
     data = http.extract_json(req, _BODY)
     await resource_classes.rename(req.store, name, data["name"])

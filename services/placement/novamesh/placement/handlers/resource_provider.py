@@ -100,11 +100,8 @@ async def list_providers(req: http.Request) -> http.Response:
 
 
 def _has_room(p: Provider, rc: str, amount: int) -> bool:
-    inv = p.inventories.get(rc)
-    if inv is None:
-        return False
-    # Upstream's filter checks capacity and max_unit, not min_unit/step_size.
-    return p.usages.get(rc, 0) + amount <= inv.capacity and amount <= inv.max_unit
+    # Capacity, min_unit, max_unit and step_size, as for allocation candidates.
+    return p.can_take(rc, amount)
 
 
 def _render_list(snap: Snapshot, found: list[Provider], v: http.Version) -> http.Response:

@@ -121,6 +121,7 @@ async def replace_in(w: Writer, writes: list[ConsumerWrite]) -> dict[str, int]:
     # Usage before this write, for upstream's rule that an allocation reducing an existing
     # overage is accepted.
     before = await _usage(w, new_pairs)
+    emptied: set[int] = set()
     for cw in writes:
         existing = (await conn.execute(select(CONSUMER).where(CONSUMER.c.uuid == cw.uuid))).first()
         if not isinstance(cw.generation, Unchecked):
@@ -140,7 +141,8 @@ async def replace_in(w: Writer, writes: list[ConsumerWrite]) -> dict[str, int]:
                 ALLOC.c.consumer_id == cw.uuid
             )
         )
-        w.touch(*{r[0] for r in old})
+        old_rps = {int(r[0]) for r in old}
+        w.touch(*old_rps)
         await conn.execute(delete(ALLOC).where(ALLOC.c.consumer_id == cw.uuid))
         rows = [
             {
@@ -154,6 +156,9 @@ async def replace_in(w: Writer, writes: list[ConsumerWrite]) -> dict[str, int]:
             if amount > 0
         ]
         if not rows:
+            # Upstream writes an emptied consumer as zero allocations on its providers, which
+            # moves their generations on as any allocation change does.
+            emptied |= old_rps
             if existing is not None:
                 await conn.execute(delete(CONSUMER).where(CONSUMER.c.id == existing.id))
             continue
@@ -198,8 +203,12 @@ async def replace_in(w: Writer, writes: list[ConsumerWrite]) -> dict[str, int]:
         if rows:
             await conn.execute(insert(ALLOC), rows)
     await _check_capacity(w, new_pairs, before, rps, rcs, writes)
+    bumped = set()
     for rp_uuid in sorted({rp for cw in writes for rp, res in cw.allocations.items() if res}):
         await bump_generation(w, rps[rp_uuid].id, None)
+        bumped.add(int(rps[rp_uuid].id))
+    for rp_id in sorted(emptied - bumped):
+        await bump_generation(w, rp_id, None)
     return result
 
 
