@@ -132,3 +132,35 @@ async def test_multi_instance_failure_leaves_no_allocation(channel: grpc.aio.Cha
     for inst in instances:
         allocs = await stub.GetAllocations(ppb.GetAllocationsRequest(consumer_uuid=inst))
         assert not allocs.allocations
+
+
+async def test_mirrored_aggregates_drive_the_placement_prefilters(
+    channel: grpc.aio.Channel,
+) -> None:
+    """The mirror puts host aggregates on the providers; with both pre-filters on, placement
+    itself lists only the zone's hosts / the project's hosts."""
+    from novamesh.scheduler.aggregate_mirror import AggregateMirror
+    from novamesh.scheduler.fakes import aggregate
+    from novamesh.scheduler.grpc_placement import GrpcProviderAggregates
+
+    store = HostStateStore()
+    for i in range(HOSTS):
+        store.update(host_report(i, vcpus=4, memory_mb=4096, local_gb=40, cpu_allocation_ratio=1.0))
+    store.set_aggregates(
+        [
+            aggregate("zone", ["host1"], availability_zone="az1"),
+            aggregate("mine", ["host2"], filter_tenant_id="p-isolated"),
+        ]
+    )
+    assert await AggregateMirror(store, GrpcProviderAggregates(channel)).sync() == 2
+    cfg = SchedulerConfig(
+        query_placement_for_availability_zone=True, limit_tenants_to_placement_aggregate=True
+    )
+    sched = Scheduler(cfg, store, GrpcPlacement(channel), rng=random.Random(4))
+    small = Flavor(vcpus=1, memory_mb=256, root_gb=1)
+    zoned = RequestSpec(project_id="p", user_id="u", flavor=small, availability_zone="az1")
+    [placed] = await sched.select_destinations(zoned, [str(uuid.uuid4())], True)
+    assert placed.chosen.host.host == "host1" and placed.alternates == []
+    isolated = RequestSpec(project_id="p-isolated", user_id="u", flavor=small)
+    [placed] = await sched.select_destinations(isolated, [str(uuid.uuid4())], True)
+    assert placed.chosen.host.host == "host2" and placed.alternates == []
