@@ -26,7 +26,7 @@ from novamesh.placement.v1 import placement_pb2 as novamesh_dot_placement_dot_v1
 from novamesh.scheduler.v1 import request_spec_pb2 as novamesh_dot_scheduler_dot_v1_dot_request__spec__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novamesh/scheduler/v1/scheduler.proto\x12\x15novamesh.scheduler.v1\x1a%novamesh/placement/v1/placement.proto\x1a(novamesh/scheduler/v1/request_spec.proto\"\x94\x01\n\x19SelectDestinationsRequest\x12\x30\n\x04spec\x18\x01 \x01(\x0b\x32\".novamesh.scheduler.v1.RequestSpec\x12\x16\n\x0einstance_uuids\x18\x02 \x03(\t\x12\x19\n\x11return_alternates\x18\x03 \x01(\x08\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x97\x01\n\tSelection\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x10\n\x08nodename\x18\x02 \x01(\t\x12\x19\n\x11\x63ompute_node_uuid\x18\x03 \x01(\t\x12\x11\n\tcell_uuid\x18\x04 \x01(\t\x12<\n\nallocation\x18\x05 \x01(\x0b\x32(.novamesh.placement.v1.AllocationRequest\"a\n\x12InstanceSelections\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x34\n\nselections\x18\x02 \x03(\x0b\x32 .novamesh.scheduler.v1.Selection\"X\n\x1aSelectDestinationsResponse\x12:\n\x07results\x18\x01 \x03(\x0b\x32).novamesh.scheduler.v1.InstanceSelections2\x8d\x01\n\x10SchedulerService\x12y\n\x12SelectDestinations\x12\x30.novamesh.scheduler.v1.SelectDestinationsRequest\x1a\x31.novamesh.scheduler.v1.SelectDestinationsResponseB3Z1novamesh/gen/go/novamesh/scheduler/v1;schedulerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novamesh/scheduler/v1/scheduler.proto\x12\x15novamesh.scheduler.v1\x1a%novamesh/placement/v1/placement.proto\x1a(novamesh/scheduler/v1/request_spec.proto\"\x94\x01\n\x19SelectDestinationsRequest\x12\x30\n\x04spec\x18\x01 \x01(\x0b\x32\".novamesh.scheduler.v1.RequestSpec\x12\x16\n\x0einstance_uuids\x18\x02 \x03(\t\x12\x19\n\x11return_alternates\x18\x03 \x01(\x08\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xb2\x01\n\tSelection\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x10\n\x08nodename\x18\x02 \x01(\t\x12\x19\n\x11\x63ompute_node_uuid\x18\x03 \x01(\t\x12\x11\n\tcell_uuid\x18\x04 \x01(\t\x12<\n\nallocation\x18\x05 \x01(\x0b\x32(.novamesh.placement.v1.AllocationRequest\x12\x19\n\x11\x61vailability_zone\x18\x06 \x01(\t\"a\n\x12InstanceSelections\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x34\n\nselections\x18\x02 \x03(\x0b\x32 .novamesh.scheduler.v1.Selection\"X\n\x1aSelectDestinationsResponse\x12:\n\x07results\x18\x01 \x03(\x0b\x32).novamesh.scheduler.v1.InstanceSelections2\x8d\x01\n\x10SchedulerService\x12y\n\x12SelectDestinations\x12\x30.novamesh.scheduler.v1.SelectDestinationsRequest\x1a\x31.novamesh.scheduler.v1.SelectDestinationsResponseB3Z1novamesh/gen/go/novamesh/scheduler/v1;schedulerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,11 +37,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SELECTDESTINATIONSREQUEST']._serialized_start=146
   _globals['_SELECTDESTINATIONSREQUEST']._serialized_end=294
   _globals['_SELECTION']._serialized_start=297
-  _globals['_SELECTION']._serialized_end=448
-  _globals['_INSTANCESELECTIONS']._serialized_start=450
-  _globals['_INSTANCESELECTIONS']._serialized_end=547
-  _globals['_SELECTDESTINATIONSRESPONSE']._serialized_start=549
-  _globals['_SELECTDESTINATIONSRESPONSE']._serialized_end=637
-  _globals['_SCHEDULERSERVICE']._serialized_start=640
-  _globals['_SCHEDULERSERVICE']._serialized_end=781
+  _globals['_SELECTION']._serialized_end=475
+  _globals['_INSTANCESELECTIONS']._serialized_start=477
+  _globals['_INSTANCESELECTIONS']._serialized_end=574
+  _globals['_SELECTDESTINATIONSRESPONSE']._serialized_start=576
+  _globals['_SELECTDESTINATIONSRESPONSE']._serialized_end=664
+  _globals['_SCHEDULERSERVICE']._serialized_start=667
+  _globals['_SCHEDULERSERVICE']._serialized_end=808
 # @@protoc_insertion_point(module_scope)

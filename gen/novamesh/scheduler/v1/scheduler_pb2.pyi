@@ -59,11 +59,16 @@ class Selection(_message.Message):
     COMPUTE_NODE_UUID_FIELD_NUMBER: _builtins.int
     CELL_UUID_FIELD_NUMBER: _builtins.int
     ALLOCATION_FIELD_NUMBER: _builtins.int
+    AVAILABILITY_ZONE_FIELD_NUMBER: _builtins.int
     host: _builtins.str
     nodename: _builtins.str
     compute_node_uuid: _builtins.str
     """The compute node's resource provider uuid."""
     cell_uuid: _builtins.str
+    availability_zone: _builtins.str
+    """The host's availability zone (its aggregates', else its own): an instance that asked for
+    none is in this one.
+    """
     @_builtins.property
     def allocation(self) -> _placement_pb2.AllocationRequest:
         """The allocation (already claimed for the chosen host; for alternates, what to claim)."""
@@ -76,10 +81,11 @@ class Selection(_message.Message):
         compute_node_uuid: _builtins.str = ...,
         cell_uuid: _builtins.str = ...,
         allocation: _placement_pb2.AllocationRequest | None = ...,
+        availability_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["allocation", b"allocation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocation", b"allocation", "cell_uuid", b"cell_uuid", "compute_node_uuid", b"compute_node_uuid", "host", b"host", "nodename", b"nodename"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocation", b"allocation", "availability_zone", b"availability_zone", "cell_uuid", b"cell_uuid", "compute_node_uuid", b"compute_node_uuid", "host", b"host", "nodename", b"nodename"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

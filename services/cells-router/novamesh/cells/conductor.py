@@ -187,6 +187,8 @@ class Conductor:
         # The build request has the last word: the user may have edited it meanwhile.
         inst = router_pb2.Instance.FromString(pending.instance)
         current = selections[0]
+        if not inst.availability_zone:
+            inst.availability_zone = current.availability_zone
         cell = await self._cell_of(current)
         if cell is None:
             await self._release(uuid)

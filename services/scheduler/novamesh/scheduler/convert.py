@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from novamesh.cells.v1 import router_pb2
 from novamesh.placement.v1 import placement_pb2 as ppb
+from novamesh.scheduler.filters.availability_zone import host_zones
 from novamesh.scheduler.host_state import HostReport, NumaCell, PciPool
 from novamesh.scheduler.pipeline import Choice, Placed
 from novamesh.scheduler.spec import Destination, Flavor, ImageMeta, InstanceGroup, RequestSpec
@@ -118,6 +119,7 @@ def _selection(choice: Choice) -> spb.Selection:
         nodename=host.nodename,
         compute_node_uuid=host.uuid,
         cell_uuid=host.cell_uuid,
+        availability_zone=min(host_zones(host), default=""),
         allocation=ppb.AllocationRequest(
             allocations={
                 rp: ppb.ProviderAllocation(resources=res) for rp, res in cand.allocations.items()
