@@ -275,7 +275,10 @@ class RouterChannel:
         parent = telemetry.extract(cmd.trace_context)
         try:
             command = convert.command_from_proto(cmd)
-        except convert.BadCommand as exc:
+        except Exception as exc:
+            # A command this agent cannot read fails alone; it never takes the channel down.
+            if not isinstance(exc, convert.BadCommand):
+                LOG.exception("cannot read command %s", cmd.command_id)
             token = otel_context.attach(parent)
             try:
                 self.command_result(Outcome(cmd.command_id, "", ok=False, error=str(exc)))

@@ -137,6 +137,30 @@ async def test_a_bad_command_is_answered_with_an_error(agent: Agent, router: Ser
     assert (result.command_id, result.ok, result.retryable) == ("bad", False, False)
 
 
+async def test_a_command_that_breaks_the_reader_fails_alone(
+    agent: Agent, router: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: an unexpected error reading one command used to end the whole channel."""
+    from novamesh.agent import convert
+
+    real = convert.command_from_proto
+
+    def fussy(cmd: agent_pb2.AgentCommand) -> Any:
+        if cmd.command_id == "odd":
+            raise TypeError("an unexpected field")
+        return real(cmd)
+
+    monkeypatch.setattr(convert, "command_from_proto", fussy)
+    fake: FakeRouter = router.servicer
+    await fake.next("register")
+    fake.send(build_cmd("odd", "inst-odd"))
+    result = (await fake.next("result")).result
+    assert (result.command_id, result.ok) == ("odd", False)
+    fake.send(build_cmd("fine", "inst-fine"))
+    assert (await updates_until_result(fake))[-1].result.ok
+    assert agent.channel.sessions == 1
+
+
 async def test_reconnects_and_reregisters_after_the_router_restarts(
     tmp_path: Path, start_router: StartRouter
 ) -> None:
