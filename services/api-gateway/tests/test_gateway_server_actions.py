@@ -220,3 +220,24 @@ async def test_rebuild_checks(gw: Gateway, act: Actor) -> None:
     assert (await act({"rebuild": {"imageRef": image, "hostname": "h"}}, version="2.89"))[0] == 400
     await act({"rescue": None})
     assert await act({"rebuild": {"imageRef": image}}) == conflict(act.sid, "rebuild", "rescued")
+
+
+async def test_live_migrate_and_evacuate_validation(gw: Gateway, act: Actor) -> None:
+    live = {"os-migrateLive": {"host": None, "block_migration": "auto"}}
+    status, message = await act(live, version="2.25")
+    assert status == 403 and "migrate_live" in message
+    admin = "admin:admin"
+    assert (await act(live, token=admin))[0] == 400  # "auto" and no disk_over_commit before 2.25
+    assert (await act({"os-migrateLive": {"host": None}}, token=admin, version="2.25"))[0] == 400
+    forced = {"os-migrateLive": {"host": "h", "block_migration": False, "force": True}}
+    assert (await act(forced, token=admin, version="2.68"))[0] == 400
+    evacuate = {"evacuate": {"host": "h2"}}
+    status, message = await act(evacuate, version="2.14")
+    assert status == 403 and "os-evacuate" in message
+    assert (await act(evacuate, token=admin))[0] == 400  # onSharedStorage required before 2.14
+    both = {"evacuate": {"onSharedStorage": True, "adminPass": "x"}}
+    assert await act(both, token=admin) == (400, "admin password can't be changed on existing disk")
+    await act({"pause": None})
+    assert await act({"evacuate": {}}, token=admin, version="2.14") == conflict(
+        act.sid, "evacuate", "paused"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -194,3 +195,74 @@ async def test_rebuild_changes_image_and_fields_and_commands_the_host(
             )
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_live_migration_completes_and_moves_the_allocation(
+    mesh: Mesh, actions: actions_pb2_grpc.CellsActionsServiceAsyncStub
+) -> None:
+    agent = await mesh.agent(["h1", "h2"])
+    cell = mesh.cells["cell1"]
+    mesh.scheduler.hosts = [("h1", cell)]
+    (inst,) = await mesh.boot()
+    await mesh.wait_for(inst.uuid, "active")
+    mesh.scheduler.hosts = [("h2", cell)]
+    moving = await actions.MoveInstance(
+        actions_pb2.MoveInstanceRequest(
+            uuid=inst.uuid,
+            migration_type="live-migration",
+            expected_vm_states=["active", "paused"],
+            action="live-migration",
+        )
+    )
+    assert moving.task_state == "migrating"
+    await mesh.app.core.idle()
+    (mig,) = (await actions.ListMigrations(actions_pb2.ListMigrationsRequest())).migrations
+    assert (mig.status, mig.migration_type, mig.dest_compute) == (
+        "completed",
+        "live-migration",
+        "h2",
+    )
+    live = agent.commands[-1]
+    assert (live.host, live.live_migrate.dest_host) == ("h1", "h2")
+    assert mesh.placement.allocations == {inst.uuid: {node_uuid("h2")}}
+    done = await mesh.router.GetInstance(router_pb2.GetInstanceRequest(uuid=inst.uuid))
+    assert (done.host, done.task_state) == ("h2", "")
+
+
+async def test_evacuate_needs_a_dead_host_then_rebuilds_elsewhere(
+    mesh: Mesh, actions: actions_pb2_grpc.CellsActionsServiceAsyncStub
+) -> None:
+    first = await mesh.agent(["h1"])
+    second = await mesh.agent(["h2"])
+    cell = mesh.cells["cell1"]
+    mesh.scheduler.hosts = [("h1", cell)]
+    (inst,) = await mesh.boot()
+    await mesh.wait_for(inst.uuid, "active")
+    evacuate = actions_pb2.MoveInstanceRequest(
+        uuid=inst.uuid,
+        migration_type="evacuation",
+        expected_vm_states=["active", "stopped", "error"],
+        action="evacuate",
+        admin_pass="pw",
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await actions.MoveInstance(evacuate)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "still in use" in (err.value.details() or "")
+
+    await first.stop()
+    for _ in range(100):
+        if not mesh.app.core.hub.connected("h1"):
+            break
+        await asyncio.sleep(0.02)
+    mesh.scheduler.hosts = [("h2", cell)]
+    moved = await actions.MoveInstance(evacuate)
+    assert moved.task_state == "rebuilding"
+    await mesh.app.core.idle()
+    rebuild = second.commands[-1]
+    assert rebuild.rebuild.on_new_host and rebuild.rebuild.instance.admin_pass == "pw"
+    done = await mesh.router.GetInstance(router_pb2.GetInstanceRequest(uuid=inst.uuid))
+    assert done.host == "h2"
+    assert mesh.placement.allocations == {inst.uuid: {node_uuid("h2")}}
+    (mig,) = (await actions.ListMigrations(actions_pb2.ListMigrationsRequest())).migrations
+    assert (mig.status, mig.migration_type) == ("done", "evacuation")

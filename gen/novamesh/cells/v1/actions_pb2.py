@@ -27,7 +27,7 @@ from novamesh.cells.v1 import router_pb2 as novamesh_dot_cells_dot_v1_dot_router
 from novamesh.scheduler.v1 import request_spec_pb2 as novamesh_dot_scheduler_dot_v1_dot_request__spec__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnovamesh/cells/v1/actions.proto\x12\x11novamesh.cells.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1enovamesh/cells/v1/router.proto\x1a(novamesh/scheduler/v1/request_spec.proto\"\xb8\x01\n\x13MoveInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x16\n\x0emigration_type\x18\x02 \x01(\t\x12-\n\x06\x66lavor\x18\x03 \x01(\x0b\x32\x1d.novamesh.scheduler.v1.Flavor\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x1a\n\x12\x65xpected_vm_states\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x07 \x01(\t\"7\n\x17GetConsoleOutputRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0e\n\x06length\x18\x02 \x01(\x05\"*\n\x18GetConsoleOutputResponse\x12\x0e\n\x06output\x18\x01 \x01(\t\"\x93\x03\n\tMigration\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04uuid\x18\x02 \x01(\t\x12\x15\n\rinstance_uuid\x18\x03 \x01(\t\x12\x16\n\x0esource_compute\x18\x04 \x01(\t\x12\x13\n\x0bsource_node\x18\x05 \x01(\t\x12\x14\n\x0c\x64\x65st_compute\x18\x06 \x01(\t\x12\x11\n\tdest_node\x18\x07 \x01(\t\x12\x11\n\tdest_host\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12\x16\n\x0emigration_type\x18\n \x01(\t\x12\x15\n\rold_flavor_id\x18\x0b \x01(\t\x12\x15\n\rnew_flavor_id\x18\x0c \x01(\t\x12\x12\n\nproject_id\x18\r \x01(\t\x12\x0f\n\x07user_id\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tcell_uuid\x18\x11 \x01(\t\"\x95\x02\n\x15ListMigrationsRequest\x12\x46\n\x07\x66ilters\x18\x01 \x03(\x0b\x32\x35.novamesh.cells.v1.ListMigrationsRequest.FiltersEntry\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06marker\x18\x03 \x01(\t\x12\x31\n\rchanges_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63hanges_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x16ListMigrationsResponse\x12\x30\n\nmigrations\x18\x01 \x03(\x0b\x32\x1c.novamesh.cells.v1.Migration\"\xc7\x01\n\x13InstanceActionEvent\x12\r\n\x05\x65vent\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06result\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\x12\x0c\n\x04host\x18\x06 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x07 \x01(\t\"\x9f\x02\n\x14InstanceActionRecord\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x12\n\nproject_id\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x36\n\x06\x65vents\x18\t \x03(\x0b\x32&.novamesh.cells.v1.InstanceActionEvent\"\xb9\x01\n\x1aListInstanceActionsRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06marker\x18\x03 \x01(\t\x12\x31\n\rchanges_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63hanges_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x1bListInstanceActionsResponse\x12\x38\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\'.novamesh.cells.v1.InstanceActionRecord\"E\n\x18GetInstanceActionRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\xfb\x01\n\x16RebuildInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12/\n\x05image\x18\x02 \x01(\x0b\x32 .novamesh.scheduler.v1.ImageMeta\x12-\n\x08instance\x18\x03 \x01(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12\x13\n\x0bupdate_mask\x18\x04 \x03(\t\x12\x12\n\nadmin_pass\x18\x05 \x01(\t\x12\x1a\n\x12preserve_ephemeral\x18\x06 \x01(\x08\x12\x1a\n\x12\x65xpected_vm_states\x18\x07 \x03(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t2\xfa\x04\n\x13\x43\x65llsActionsService\x12S\n\x0cMoveInstance\x12&.novamesh.cells.v1.MoveInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12Y\n\x0fRebuildInstance\x12).novamesh.cells.v1.RebuildInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12k\n\x10GetConsoleOutput\x12*.novamesh.cells.v1.GetConsoleOutputRequest\x1a+.novamesh.cells.v1.GetConsoleOutputResponse\x12\x65\n\x0eListMigrations\x12(.novamesh.cells.v1.ListMigrationsRequest\x1a).novamesh.cells.v1.ListMigrationsResponse\x12t\n\x13ListInstanceActions\x12-.novamesh.cells.v1.ListInstanceActionsRequest\x1a..novamesh.cells.v1.ListInstanceActionsResponse\x12i\n\x11GetInstanceAction\x12+.novamesh.cells.v1.GetInstanceActionRequest\x1a\'.novamesh.cells.v1.InstanceActionRecordB+Z)novamesh/gen/go/novamesh/cells/v1;cellsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnovamesh/cells/v1/actions.proto\x12\x11novamesh.cells.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1enovamesh/cells/v1/router.proto\x1a(novamesh/scheduler/v1/request_spec.proto\"\xcc\x01\n\x13MoveInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x16\n\x0emigration_type\x18\x02 \x01(\t\x12-\n\x06\x66lavor\x18\x03 \x01(\x0b\x32\x1d.novamesh.scheduler.v1.Flavor\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x1a\n\x12\x65xpected_vm_states\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x07 \x01(\t\x12\x12\n\nadmin_pass\x18\x08 \x01(\t\"7\n\x17GetConsoleOutputRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0e\n\x06length\x18\x02 \x01(\x05\"*\n\x18GetConsoleOutputResponse\x12\x0e\n\x06output\x18\x01 \x01(\t\"\x93\x03\n\tMigration\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04uuid\x18\x02 \x01(\t\x12\x15\n\rinstance_uuid\x18\x03 \x01(\t\x12\x16\n\x0esource_compute\x18\x04 \x01(\t\x12\x13\n\x0bsource_node\x18\x05 \x01(\t\x12\x14\n\x0c\x64\x65st_compute\x18\x06 \x01(\t\x12\x11\n\tdest_node\x18\x07 \x01(\t\x12\x11\n\tdest_host\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12\x16\n\x0emigration_type\x18\n \x01(\t\x12\x15\n\rold_flavor_id\x18\x0b \x01(\t\x12\x15\n\rnew_flavor_id\x18\x0c \x01(\t\x12\x12\n\nproject_id\x18\r \x01(\t\x12\x0f\n\x07user_id\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tcell_uuid\x18\x11 \x01(\t\"\x95\x02\n\x15ListMigrationsRequest\x12\x46\n\x07\x66ilters\x18\x01 \x03(\x0b\x32\x35.novamesh.cells.v1.ListMigrationsRequest.FiltersEntry\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06marker\x18\x03 \x01(\t\x12\x31\n\rchanges_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63hanges_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0c\x46iltersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x16ListMigrationsResponse\x12\x30\n\nmigrations\x18\x01 \x03(\x0b\x32\x1c.novamesh.cells.v1.Migration\"\xc7\x01\n\x13InstanceActionEvent\x12\r\n\x05\x65vent\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06result\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\x12\x0c\n\x04host\x18\x06 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x07 \x01(\t\"\x9f\x02\n\x14InstanceActionRecord\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x12\n\nproject_id\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x36\n\x06\x65vents\x18\t \x03(\x0b\x32&.novamesh.cells.v1.InstanceActionEvent\"\xb9\x01\n\x1aListInstanceActionsRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06marker\x18\x03 \x01(\t\x12\x31\n\rchanges_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63hanges_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x1bListInstanceActionsResponse\x12\x38\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\'.novamesh.cells.v1.InstanceActionRecord\"E\n\x18GetInstanceActionRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\xfb\x01\n\x16RebuildInstanceRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12/\n\x05image\x18\x02 \x01(\x0b\x32 .novamesh.scheduler.v1.ImageMeta\x12-\n\x08instance\x18\x03 \x01(\x0b\x32\x1b.novamesh.cells.v1.Instance\x12\x13\n\x0bupdate_mask\x18\x04 \x03(\t\x12\x12\n\nadmin_pass\x18\x05 \x01(\t\x12\x1a\n\x12preserve_ephemeral\x18\x06 \x01(\x08\x12\x1a\n\x12\x65xpected_vm_states\x18\x07 \x03(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t2\xfa\x04\n\x13\x43\x65llsActionsService\x12S\n\x0cMoveInstance\x12&.novamesh.cells.v1.MoveInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12Y\n\x0fRebuildInstance\x12).novamesh.cells.v1.RebuildInstanceRequest\x1a\x1b.novamesh.cells.v1.Instance\x12k\n\x10GetConsoleOutput\x12*.novamesh.cells.v1.GetConsoleOutputRequest\x1a+.novamesh.cells.v1.GetConsoleOutputResponse\x12\x65\n\x0eListMigrations\x12(.novamesh.cells.v1.ListMigrationsRequest\x1a).novamesh.cells.v1.ListMigrationsResponse\x12t\n\x13ListInstanceActions\x12-.novamesh.cells.v1.ListInstanceActionsRequest\x1a..novamesh.cells.v1.ListInstanceActionsResponse\x12i\n\x11GetInstanceAction\x12+.novamesh.cells.v1.GetInstanceActionRequest\x1a\'.novamesh.cells.v1.InstanceActionRecordB+Z)novamesh/gen/go/novamesh/cells/v1;cellsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,31 +38,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTMIGRATIONSREQUEST_FILTERSENTRY']._loaded_options = None
   _globals['_LISTMIGRATIONSREQUEST_FILTERSENTRY']._serialized_options = b'8\001'
   _globals['_MOVEINSTANCEREQUEST']._serialized_start=162
-  _globals['_MOVEINSTANCEREQUEST']._serialized_end=346
-  _globals['_GETCONSOLEOUTPUTREQUEST']._serialized_start=348
-  _globals['_GETCONSOLEOUTPUTREQUEST']._serialized_end=403
-  _globals['_GETCONSOLEOUTPUTRESPONSE']._serialized_start=405
-  _globals['_GETCONSOLEOUTPUTRESPONSE']._serialized_end=447
-  _globals['_MIGRATION']._serialized_start=450
-  _globals['_MIGRATION']._serialized_end=853
-  _globals['_LISTMIGRATIONSREQUEST']._serialized_start=856
-  _globals['_LISTMIGRATIONSREQUEST']._serialized_end=1133
-  _globals['_LISTMIGRATIONSREQUEST_FILTERSENTRY']._serialized_start=1087
-  _globals['_LISTMIGRATIONSREQUEST_FILTERSENTRY']._serialized_end=1133
-  _globals['_LISTMIGRATIONSRESPONSE']._serialized_start=1135
-  _globals['_LISTMIGRATIONSRESPONSE']._serialized_end=1209
-  _globals['_INSTANCEACTIONEVENT']._serialized_start=1212
-  _globals['_INSTANCEACTIONEVENT']._serialized_end=1411
-  _globals['_INSTANCEACTIONRECORD']._serialized_start=1414
-  _globals['_INSTANCEACTIONRECORD']._serialized_end=1701
-  _globals['_LISTINSTANCEACTIONSREQUEST']._serialized_start=1704
-  _globals['_LISTINSTANCEACTIONSREQUEST']._serialized_end=1889
-  _globals['_LISTINSTANCEACTIONSRESPONSE']._serialized_start=1891
-  _globals['_LISTINSTANCEACTIONSRESPONSE']._serialized_end=1978
-  _globals['_GETINSTANCEACTIONREQUEST']._serialized_start=1980
-  _globals['_GETINSTANCEACTIONREQUEST']._serialized_end=2049
-  _globals['_REBUILDINSTANCEREQUEST']._serialized_start=2052
-  _globals['_REBUILDINSTANCEREQUEST']._serialized_end=2303
-  _globals['_CELLSACTIONSSERVICE']._serialized_start=2306
-  _globals['_CELLSACTIONSSERVICE']._serialized_end=2940
+  _globals['_MOVEINSTANCEREQUEST']._serialized_end=366
+  _globals['_GETCONSOLEOUTPUTREQUEST']._serialized_start=368
+  _globals['_GETCONSOLEOUTPUTREQUEST']._serialized_end=423
+  _globals['_GETCONSOLEOUTPUTRESPONSE']._serialized_start=425
+  _globals['_GETCONSOLEOUTPUTRESPONSE']._serialized_end=467
+  _globals['_MIGRATION']._serialized_start=470
+  _globals['_MIGRATION']._serialized_end=873
+  _globals['_LISTMIGRATIONSREQUEST']._serialized_start=876
+  _globals['_LISTMIGRATIONSREQUEST']._serialized_end=1153
+  _globals['_LISTMIGRATIONSREQUEST_FILTERSENTRY']._serialized_start=1107
+  _globals['_LISTMIGRATIONSREQUEST_FILTERSENTRY']._serialized_end=1153
+  _globals['_LISTMIGRATIONSRESPONSE']._serialized_start=1155
+  _globals['_LISTMIGRATIONSRESPONSE']._serialized_end=1229
+  _globals['_INSTANCEACTIONEVENT']._serialized_start=1232
+  _globals['_INSTANCEACTIONEVENT']._serialized_end=1431
+  _globals['_INSTANCEACTIONRECORD']._serialized_start=1434
+  _globals['_INSTANCEACTIONRECORD']._serialized_end=1721
+  _globals['_LISTINSTANCEACTIONSREQUEST']._serialized_start=1724
+  _globals['_LISTINSTANCEACTIONSREQUEST']._serialized_end=1909
+  _globals['_LISTINSTANCEACTIONSRESPONSE']._serialized_start=1911
+  _globals['_LISTINSTANCEACTIONSRESPONSE']._serialized_end=1998
+  _globals['_GETINSTANCEACTIONREQUEST']._serialized_start=2000
+  _globals['_GETINSTANCEACTIONREQUEST']._serialized_end=2069
+  _globals['_REBUILDINSTANCEREQUEST']._serialized_start=2072
+  _globals['_REBUILDINSTANCEREQUEST']._serialized_end=2323
+  _globals['_CELLSACTIONSSERVICE']._serialized_start=2326
+  _globals['_CELLSACTIONSSERVICE']._serialized_end=2960
 # @@protoc_insertion_point(module_scope)

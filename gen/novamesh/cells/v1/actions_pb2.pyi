@@ -32,14 +32,21 @@ class MoveInstanceRequest(_message.Message):
     EXPECTED_VM_STATES_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ACTION_FIELD_NUMBER: _builtins.int
+    ADMIN_PASS_FIELD_NUMBER: _builtins.int
     uuid: _builtins.str
     migration_type: _builtins.str
-    """"resize" or "migration" """
+    """"resize", "migration" (cold), "live-migration" or "evacuation" (the host is down: the
+    instance is rebuilt elsewhere)
+    """
     host: _builtins.str
     """A destination host the caller asked for (migrate, 2.56); empty lets the scheduler pick."""
     request_id: _builtins.str
     action: _builtins.str
-    """Nova's action name recorded in instance actions: "resize" or "migrate"."""
+    """Nova's action name recorded in instance actions: "resize", "migrate", "live-migration",
+    "evacuate".
+    """
+    admin_pass: _builtins.str
+    """Evacuate: the password the rebuilt guest gets."""
     @_builtins.property
     def flavor(self) -> _request_spec_pb2.Flavor:
         """The new flavor (resize); unset for a cold migration."""
@@ -58,10 +65,11 @@ class MoveInstanceRequest(_message.Message):
         expected_vm_states: _abc.Iterable[_builtins.str] | None = ...,
         request_id: _builtins.str = ...,
         action: _builtins.str = ...,
+        admin_pass: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["flavor", b"flavor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "expected_vm_states", b"expected_vm_states", "flavor", b"flavor", "host", b"host", "migration_type", b"migration_type", "request_id", b"request_id", "uuid", b"uuid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "admin_pass", b"admin_pass", "expected_vm_states", b"expected_vm_states", "flavor", b"flavor", "host", b"host", "migration_type", b"migration_type", "request_id", b"request_id", "uuid", b"uuid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -21,6 +21,7 @@ from novamesh.cells import convert
 from novamesh.cells.core import Conflict, Core, NotFound
 from novamesh.cells.db import instances as inst_db
 from novamesh.cells.db import migrations as mig_db
+from novamesh.cells.db import models
 from novamesh.cells.db.queries import BadQuery
 from novamesh.cells.hoststates import HostStates
 from novamesh.cells.registry import Cell
@@ -29,11 +30,15 @@ from novamesh.common import context
 from novamesh.common.db import utcnow
 from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
 from novamesh.scheduler.v1 import request_spec_pb2, scheduler_pb2, scheduler_pb2_grpc
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 LOG = logging.getLogger(__name__)
 
 NO_VALID_HOST = "No valid host was found."
+# The instance's task while each kind of move runs, and the migration's first status.
+_TASKS = {"live-migration": "migrating", "evacuation": "rebuilding"}
+_FIRST_STATUS = {"live-migration": "queued", "evacuation": "accepted"}
 
 
 class BadRequest(BadQuery):
@@ -51,6 +56,8 @@ class Move:
     # Whether the guest ran before the move (a stopped one stays stopped).
     power_on: bool
     host: str = ""
+    migration_type: str = "resize"
+    admin_pass: str = ""
 
 
 def agent_spec(inst: router_pb2.Instance, flavor: request_spec_pb2.Flavor, node: str) -> Any:
@@ -105,7 +112,10 @@ class Moves:
             row = await inst_db.get_plain(session, req.uuid)
             if row is None or row.deleted:
                 raise NotFound(f"Instance {req.uuid} could not be found.")
-            if not (row.host and self._core.hub.connected(row.host)):
+            if req.migration_type == "evacuation":
+                if await self._source_alive(session, row.host):
+                    raise BadRequest(f"Compute service of {row.host} is still in use.")
+            elif not (row.host and self._core.hub.connected(row.host)):
                 raise Conflict(
                     f"Cannot '{req.action}' instance {req.uuid}: its host "
                     f"{row.host or '(none)'} is not available."
@@ -119,7 +129,7 @@ class Moves:
                 req.uuid,
                 list(req.expected_vm_states),
                 [""],
-                task_state="resize_prep",
+                task_state=_TASKS.get(req.migration_type, "resize_prep"),
             ):
                 raise Conflict(
                     f"Cannot '{req.action}' instance {req.uuid} while it is in "
@@ -131,7 +141,7 @@ class Moves:
                 instance_uuid=req.uuid,
                 source_compute=row.host,
                 source_node=row.node,
-                status="pre-migrating",
+                status=_FIRST_STATUS.get(req.migration_type, "pre-migrating"),
                 migration_type=req.migration_type,
                 old_flavor_id=current.flavor.id or None,
                 new_flavor_id=new_flavor.id or None,
@@ -152,19 +162,23 @@ class Moves:
             return Move(
                 migration_uuid,
                 current,
-                row.host,
-                row.node or row.host,
+                row.host or "",
+                row.node or row.host or "",
                 current.flavor,
                 new_flavor,
                 power_on=row.vm_state != "stopped",
                 host=req.host,
+                migration_type=req.migration_type,
+                admin_pass=req.admin_pass,
             )
 
         async with self._core.lock(req.uuid):
             if req.uuid in self._core.deleting:
                 raise Conflict(f"Cannot '{req.action}' instance {req.uuid} while it is deleting")
             move = await self._core.in_cell(cell, cas)
-        self._core.spawn(self._run(cell, move, req.request_id), f"{req.action} {req.uuid}")
+        runs = {"live-migration": self._run_live, "evacuation": self._run_evacuate}
+        run = runs.get(req.migration_type, self._run)
+        self._core.spawn(run(cell, move, req.request_id), f"{req.action} {req.uuid}")
         found = await self._core.load(cell, req.uuid)
         if found is None:
             raise NotFound(f"Instance {req.uuid} could not be found.")
@@ -255,6 +269,138 @@ class Moves:
             await self._core.in_cell(cell, finished)
         await self._core.publish(cell, uuid)
         await self._host_states.changed(cell, move.source)
+        await self._host_states.changed(cell, dest)
+
+    async def _source_alive(self, session: AsyncSession, host: str | None) -> bool:
+        """Nova evacuates only from a host whose service is down (or forced down)."""
+        if not host:
+            return False
+        forced = await session.scalar(
+            select(models.Service.forced_down).where(
+                models.Service.host == host, models.Service.deleted.is_(False)
+            )
+        )
+        return bool(self._core.hub.connected(host) and self._core.hub.is_up(host) and not forced)
+
+    # ---- live migration, evacuation --------------------------------------------------------
+
+    async def _run_live(self, cell: Cell, move: Move, request_id: str) -> None:
+        uuid = move.instance.uuid
+        try:
+            await self._hand_to_migration(uuid, move.migration_uuid, move.instance)
+        except grpc.aio.AioRpcError as exc:
+            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
+            return
+        selection = await self._select(cell, move, request_id)
+        if isinstance(selection, str):
+            await self._abort(cell, move, selection, True)
+            return
+        dest, dest_node = selection.host, selection.nodename or selection.host
+        await self._core.in_cell(
+            cell, _status(move.migration_uuid, "running", dest_compute=dest, dest_node=dest_node)
+        )
+        outcome = await self._core.hub.call(
+            move.source,
+            agent_pb2.AgentCommand(
+                live_migrate=agent_pb2.LiveMigrate(
+                    instance=agent_spec(move.instance, move.old_flavor, dest_node),
+                    dest_host=dest,
+                    migration_uuid=move.migration_uuid,
+                )
+            ),
+            self._timeout,
+        )
+        if outcome.ok:
+            await self._core.quietly(
+                self._placement.DeleteAllocations(
+                    placement_pb2.DeleteAllocationsRequest(consumer_uuid=move.migration_uuid)
+                ),
+                f"releasing the source allocation of {uuid}",
+            )
+
+            async def done(session: AsyncSession) -> None:
+                await mig_db.set_status(session, move.migration_uuid, "completed")
+                await inst_db.update_fields(
+                    session, uuid, host=dest, node=dest_node, task_state=None
+                )
+
+            await self._core.in_cell(cell, done)
+        else:
+            await self._drop_instance_allocation(uuid)
+            await self._give_back(uuid, move.migration_uuid, move.instance)
+
+            async def failed(session: AsyncSession) -> None:
+                await mig_db.set_status(session, move.migration_uuid, "failed")
+                await inst_db.update_fields(session, uuid, task_state=None)
+
+            await self._core.in_cell(cell, failed)
+        await self._core.publish(cell, uuid)
+        await self._host_states.changed(cell, move.source)
+        await self._host_states.changed(cell, dest)
+
+    async def _run_evacuate(self, cell: Cell, move: Move, request_id: str) -> None:
+        """Rebuild elsewhere: the source is down, so the guest is spawned anew on the target.
+        The source's allocation is dropped at once (Nova keeps it until the source host comes
+        back; here a dead host's allocation would only hide capacity)."""
+        uuid = move.instance.uuid
+        try:
+            await self._hand_to_migration(uuid, move.migration_uuid, move.instance)
+        except grpc.aio.AioRpcError as exc:
+            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
+            return
+        selection = await self._select(cell, move, request_id)
+        if isinstance(selection, str):
+            await self._abort(cell, move, selection, True)
+            return
+        dest, dest_node = selection.host, selection.nodename or selection.host
+
+        async def placed(session: AsyncSession) -> None:
+            await mig_db.set_status(
+                session,
+                move.migration_uuid,
+                "pre-migrating",
+                dest_compute=dest,
+                dest_node=dest_node,
+                dest_host=dest,
+            )
+            await inst_db.update_fields(session, uuid, host=dest, node=dest_node)
+
+        await self._core.in_cell(cell, placed)
+        spec = agent_spec(move.instance, move.old_flavor, dest_node)
+        spec.admin_pass = move.admin_pass
+        outcome = await self._core.hub.call(
+            dest,
+            agent_pb2.AgentCommand(
+                rebuild=agent_pb2.Rebuild(instance=spec, power_on=move.power_on, on_new_host=True)
+            ),
+            self._timeout,
+        )
+        if outcome.ok:
+            await self._core.quietly(
+                self._placement.DeleteAllocations(
+                    placement_pb2.DeleteAllocationsRequest(consumer_uuid=move.migration_uuid)
+                ),
+                f"releasing the allocation of {uuid} on its dead host",
+            )
+            await self._core.in_cell(cell, _status(move.migration_uuid, "done"))
+        else:
+            await self._drop_instance_allocation(uuid)
+            await self._give_back(uuid, move.migration_uuid, move.instance)
+
+            async def failed(session: AsyncSession) -> None:
+                await mig_db.set_status(session, move.migration_uuid, "failed")
+                await inst_db.update_fields(
+                    session,
+                    uuid,
+                    host=move.source,
+                    node=move.source_node,
+                    vm_state="error",
+                    task_state=None,
+                )
+                await inst_db.add_fault(session, uuid, 500, outcome.error, host=dest)
+
+            await self._core.in_cell(cell, failed)
+        await self._core.publish(cell, uuid)
         await self._host_states.changed(cell, dest)
 
     async def _select(
@@ -597,6 +743,13 @@ def _plain(
         rp: placement_pb2.ProviderAllocation(resources=dict(a.resources))
         for rp, a in allocations.items()
     }
+
+
+def _status(migration_uuid: str, status: str, **values: Any) -> Any:
+    async def work(session: AsyncSession) -> None:
+        await mig_db.set_status(session, migration_uuid, status, **values)
+
+    return work
 
 
 async def _set_flavor(session: AsyncSession, uuid: str, flavor: request_spec_pb2.Flavor) -> None:

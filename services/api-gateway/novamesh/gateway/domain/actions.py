@@ -120,6 +120,17 @@ TRANSITIONS: dict[str, Transition] = {
     "restore": _T("restore", _RESTORE, [s.SOFT_DELETED], _IDLE, RESTORING),
     "createImage": _T("createImage", _CREATE_IMAGE, SNAPSHOTTABLE, _IDLE, "image_snapshot"),
     "createBackup": _T("createBackup", _BACKUP, SNAPSHOTTABLE, _IDLE, "image_backup"),
+    "live-migration": _T(
+        "os-migrateLive", f"{_MIGRATE}_live", [s.ACTIVE, s.PAUSED], _IDLE, s.MIGRATING
+    ),
+    "evacuate": _T(
+        "evacuate",
+        "os_compute_api:os-evacuate",
+        [s.ACTIVE, s.STOPPED, s.ERROR],
+        _IDLE,
+        s.REBUILDING,
+        lock_checked=False,
+    ),
     "rebuild": _T("rebuild", _REBUILD, [s.ACTIVE, s.STOPPED, s.ERROR], _IDLE, s.REBUILDING),
     "shelve": _T("shelve", f"{_SHELVE}:shelve", SNAPSHOTTABLE, _IDLE, "shelving"),
     "shelveOffload": _T(
@@ -150,6 +161,8 @@ for _name, _check, _desc in [
     (f"{_SHELVE}:unshelve_to_host", "rule:admin_api", "Unshelve a server to a named host"),
     ("os_compute_api:os-deferred-delete:force", "rule:admin_or_owner", "Force-delete a server"),
     (f"{_MIGRATE}:host", "rule:admin_api", "Cold migrate a server to a named host"),
+    (f"{_MIGRATE}_live", "rule:admin_api", "Live-migrate a server"),
+    ("os_compute_api:os-evacuate", "rule:admin_api", "Evacuate a server from a dead host"),
     ("os_compute_api:os-console-output", "rule:admin_or_owner", "A server's console log"),
 ]:
     policy.register(_name, _check, _desc)

@@ -65,3 +65,50 @@ async def migrate(
             action="migrate",
         )
     )
+
+
+async def live_migrate(
+    deps: Deps, who: Identity, request_id: str, inst: router_pb2.Instance, host: str | None
+) -> router_pb2.Instance:
+    return await _move(deps, who, request_id, inst, "live-migration", host or "", "")
+
+
+async def evacuate(
+    deps: Deps,
+    who: Identity,
+    request_id: str,
+    inst: router_pb2.Instance,
+    host: str | None,
+    admin_pass: str,
+) -> router_pb2.Instance:
+    """The router refuses (400) while the server's host is up, as Nova does."""
+    return await _move(deps, who, request_id, inst, "evacuation", host or "", admin_pass)
+
+
+async def _move(
+    deps: Deps,
+    who: Identity,
+    request_id: str,
+    inst: router_pb2.Instance,
+    kind: str,
+    host: str,
+    admin_pass: str,
+) -> router_pb2.Instance:
+    key = "evacuate" if kind == "evacuation" else kind
+    tr = actions.TRANSITIONS[key]
+    policy.authorize(who, tr.policy, inst.project_id)
+    actions.check(who, inst, tr)
+    if host and host == inst.host:
+        raise BadRequest(f"The target host {host} is the host the instance is running on.")
+    return await actions_client.for_target(deps.cfg.endpoints.router).move(
+        actions_pb2.MoveInstanceRequest(
+            uuid=inst.uuid,
+            migration_type=kind,
+            host=host,
+            expected_vm_states=tr.vm_states or [],
+            request_id=request_id,
+            # Nova's instance-action names.
+            action="evacuate" if kind == "evacuation" else "live-migration",
+            admin_pass=admin_pass,
+        )
+    )

@@ -18,7 +18,7 @@ from novamesh.gateway.schemas import server_actions as schemas
 from novamesh.gateway.views import servers as view
 from novamesh.gateway.views.common import ViewContext
 
-NAMES = frozenset({*schemas.ACTIONS, "trigger_crash_dump", "rebuild"})
+NAMES = frozenset({*schemas.ACTIONS, "trigger_crash_dump", "rebuild", "os-migrateLive", "evacuate"})
 
 
 def schema(name: str, call: Call) -> dict[str, Any] | None:
@@ -34,6 +34,17 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
         host = (arg or {}).get("host") if call.version.at_least("2.56") else None
         await moves.migrate(deps, who, rid, inst, host)
         return Reply(None, 202)
+    if name == "os-migrateLive":
+        await moves.live_migrate(deps, who, rid, inst, arg.get("host"))
+        return Reply(None, 202)
+    if name == "evacuate":
+        if arg.get("onSharedStorage") and arg.get("adminPass"):
+            raise BadRequest("admin password can't be changed on existing disk")
+        password = arg.get("adminPass") or generate_password()
+        await moves.evacuate(deps, who, rid, inst, arg.get("host"), password)
+        if call.version.at_least("2.14"):
+            return Reply(None, 200)
+        return Reply({"adminPass": password}, 200)
     if name == "rescue":
         arg = arg or {}
         password = arg.get("adminPass") or generate_password()

@@ -119,9 +119,39 @@ def rebuild(version: APIVersion) -> dict[str, Any]:
     return _action("rebuild", _obj(props, ["imageRef"]))
 
 
+def migrate_live(version: APIVersion) -> dict[str, Any]:
+    block: dict[str, Any] = types.boolean
+    props: dict[str, Any] = {"host": {"oneOf": [_HOST, {"type": "null"}]}}
+    required = ["block_migration", "host"]
+    if version.at_least("2.25"):
+        block = {"oneOf": [types.boolean, {"type": "string", "enum": ["auto"]}]}
+    else:
+        props["disk_over_commit"] = types.boolean
+        required.append("disk_over_commit")
+    props["block_migration"] = block
+    if version.at_least("2.30") and not version.at_least("2.68"):
+        props["force"] = types.boolean
+    return _action("os-migrateLive", _obj(props, required))
+
+
+def evacuate(version: APIVersion) -> dict[str, Any]:
+    props: dict[str, Any] = {"host": _HOST, "adminPass": _PASSWORD}
+    required: list[str] = []
+    if not version.at_least("2.14"):
+        props["onSharedStorage"] = types.boolean
+        required.append("onSharedStorage")
+    if version.at_least("2.29") and not version.at_least("2.68"):
+        props["force"] = types.boolean
+    return _action("evacuate", _obj(props, required))
+
+
 def action(name: str, version: APIVersion) -> dict[str, Any] | None:
     if name == "rebuild":
         return rebuild(version)
+    if name == "os-migrateLive":
+        return migrate_live(version)
+    if name == "evacuate":
+        return evacuate(version)
     if name == "unshelve" and version.at_least("2.91"):
         zone = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "null"}]}
         return _action(
