@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from novamesh.agent.v1 import block_devices_pb2
 from novamesh.cells import convert
 from novamesh.cells.testing import Mesh, start_mesh
-from novamesh.cells.v1 import block_devices_pb2, router_pb2
-from novamesh.common.apidb.models import Volume
+from novamesh.cells.v1 import router_pb2
+from novamesh.common.apidb.models import BuildRequest, Volume
 from novamesh.common.db import create_sync_engine
+from novamesh.scheduler.v1 import request_spec_pb2
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 
@@ -22,14 +25,14 @@ def test_new_row_keeps_the_mappings_in_order() -> None:
         project_id="p1",
         user_id="u1",
         block_device_mappings=[
-            block_devices_pb2.BlockDeviceMapping(
+            block_devices_pb2.BlockDevice(
                 source_type="image",
                 destination_type="local",
                 boot_index=0,
                 image_id="img",
                 delete_on_termination=True,
             ),
-            block_devices_pb2.BlockDeviceMapping(
+            block_devices_pb2.BlockDevice(
                 source_type="blank",
                 destination_type="local",
                 boot_index=-1,
@@ -99,3 +102,30 @@ async def test_deleting_a_pending_build_gives_its_volumes_back(mesh: Mesh) -> No
     volume_id = _volume(mesh, inst.uuid)
     await mesh.router.DeleteInstance(router_pb2.DeleteInstanceRequest(uuid=inst.uuid))
     assert _status(mesh, volume_id) == ("available", None)
+
+
+async def test_the_host_gets_the_block_devices_in_its_build(mesh: Mesh) -> None:
+    agent = await mesh.agent(["h1"])
+    mesh.scheduler.hosts = [("h1", mesh.cells["cell1"])]
+    (inst,) = mesh.submit_records()
+    root = block_devices_pb2.BlockDevice(
+        source_type="image", destination_type="local", boot_index=0, image_id="img-1"
+    )
+    inst.block_device_mappings.append(root)
+    # What the gateway records is what the conductor builds from.
+    engine = create_sync_engine(mesh.cfg.expand(mesh.cfg.database.api_url))
+    with Session(engine) as s, s.begin():
+        s.execute(
+            update(BuildRequest)
+            .where(BuildRequest.instance_uuid == inst.uuid)
+            .values(instance=inst.SerializeToString())
+        )
+    engine.dispose()
+    await mesh.router.BuildInstances(
+        router_pb2.BuildInstancesRequest(
+            spec=request_spec_pb2.RequestSpec(project_id="p1"), instances=[inst]
+        )
+    )
+    await mesh.wait_for(inst.uuid, "active")
+    build = next(c for c in agent.commands if c.WhichOneof("body") == "build")
+    assert list(build.build.instance.block_devices) == [root]

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from novamesh.agent.v1 import block_devices_pb2 as _block_devices_pb2
 from novamesh.agent.v1 import guest_devices_pb2 as _guest_devices_pb2
 from novamesh.agent.v1 import host_topology_pb2 as _host_topology_pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as _request_spec_pb2
@@ -672,6 +673,7 @@ class InstanceSpec(_message.Message):
     CONFIG_DRIVE_FIELD_NUMBER: _builtins.int
     NETWORKS_FIELD_NUMBER: _builtins.int
     NODE_FIELD_NUMBER: _builtins.int
+    BLOCK_DEVICES_FIELD_NUMBER: _builtins.int
     uuid: _builtins.str
     name: _builtins.str
     hostname: _builtins.str
@@ -693,6 +695,10 @@ class InstanceSpec(_message.Message):
     def networks(self) -> _containers.RepeatedCompositeFieldContainer[Global___RequestedNetwork]:
         """"auto", "none", or explicit networks."""
 
+    @_builtins.property
+    def block_devices(self) -> _containers.RepeatedCompositeFieldContainer[_block_devices_pb2.BlockDevice]:
+        """The boot's block devices, root disk first (see block_devices.proto)."""
+
     def __init__(
         self,
         *,
@@ -711,10 +717,11 @@ class InstanceSpec(_message.Message):
         config_drive: _builtins.bool = ...,
         networks: _abc.Iterable[Global___RequestedNetwork] | None = ...,
         node: _builtins.str = ...,
+        block_devices: _abc.Iterable[_block_devices_pb2.BlockDevice] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["flavor", b"flavor", "image", b"image"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_pass", b"admin_pass", "config_drive", b"config_drive", "flavor", b"flavor", "hostname", b"hostname", "image", b"image", "key_data", b"key_data", "key_name", b"key_name", "metadata", b"metadata", "name", b"name", "networks", b"networks", "node", b"node", "project_id", b"project_id", "user_data", b"user_data", "user_id", b"user_id", "uuid", b"uuid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_pass", b"admin_pass", "block_devices", b"block_devices", "config_drive", b"config_drive", "flavor", b"flavor", "hostname", b"hostname", "image", b"image", "key_data", b"key_data", "key_name", b"key_name", "metadata", b"metadata", "name", b"name", "networks", b"networks", "node", b"node", "project_id", b"project_id", "user_data", b"user_data", "user_id", b"user_id", "uuid", b"uuid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -10,7 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from novamesh.agent.v1 import agent_pb2 as _agent_pb2
-from novamesh.cells.v1 import block_devices_pb2 as _block_devices_pb2
+from novamesh.agent.v1 import block_devices_pb2 as _block_devices_pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as _request_spec_pb2
 import builtins as _builtins
 import sys
@@ -682,7 +682,7 @@ class Instance(_message.Message):
     @_builtins.property
     def image(self) -> _request_spec_pb2.ImageMeta: ...
     @_builtins.property
-    def block_device_mappings(self) -> _containers.RepeatedCompositeFieldContainer[_block_devices_pb2.BlockDeviceMapping]:
+    def block_device_mappings(self) -> _containers.RepeatedCompositeFieldContainer[_block_devices_pb2.BlockDevice]:
         """The boot's block devices (block_device_mapping_v2), root disk first."""
 
     def __init__(
@@ -729,7 +729,7 @@ class Instance(_message.Message):
         requested_networks: _abc.Iterable[_agent_pb2.RequestedNetwork] | None = ...,
         unreachable: _builtins.bool = ...,
         image: _request_spec_pb2.ImageMeta | None = ...,
-        block_device_mappings: _abc.Iterable[_block_devices_pb2.BlockDeviceMapping] | None = ...,
+        block_device_mappings: _abc.Iterable[_block_devices_pb2.BlockDevice] | None = ...,
         id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "fault", b"fault", "flavor", b"flavor", "image", b"image", "launched_at", b"launched_at", "terminated_at", b"terminated_at", "updated_at", b"updated_at"]  # noqa: Y015

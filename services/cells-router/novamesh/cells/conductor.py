@@ -253,6 +253,7 @@ class Conductor:
             config_drive=inst.config_drive,
             networks=list(inst.requested_networks),
             node=sel.nodename or sel.host,
+            block_devices=list(inst.block_device_mappings),
         )
         return agent_pb2.AgentCommand(build=agent_pb2.BuildAndRun(instance=spec))
 

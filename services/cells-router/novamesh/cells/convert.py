@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from novamesh.agent.v1 import agent_pb2
+from novamesh.agent.v1 import agent_pb2, block_devices_pb2
 from novamesh.cells import host_topology
 from novamesh.cells.db import models
 from novamesh.cells.db.loader import Record
 from novamesh.cells.registry import Cell
-from novamesh.cells.v1 import block_devices_pb2, router_pb2
+from novamesh.cells.v1 import router_pb2
 from novamesh.scheduler.v1 import request_spec_pb2
 
 M = TypeVar("M", bound=Message)
@@ -110,7 +110,7 @@ def new_row(
     return row
 
 
-def block_device_row(bdm: block_devices_pb2.BlockDeviceMapping) -> models.BlockDeviceMapping:
+def block_device_row(bdm: block_devices_pb2.BlockDevice) -> models.BlockDeviceMapping:
     return models.BlockDeviceMapping(
         uuid=bdm.uuid or str(uuidlib.uuid4()),
         source_type=bdm.source_type,

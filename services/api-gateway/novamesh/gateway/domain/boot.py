@@ -19,8 +19,8 @@ import uuid as uuidlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from novamesh.agent.v1 import agent_pb2
-from novamesh.cells.v1 import block_devices_pb2, router_pb2
+from novamesh.agent.v1 import agent_pb2, block_devices_pb2
+from novamesh.cells.v1 import router_pb2
 from novamesh.common.apidb import models
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
@@ -370,8 +370,8 @@ def _block_devices(req: BootRequest, image_id: str, flavor: models.Flavor) -> li
     return bdm.check(requested, image_id, disks)
 
 
-def _bdm_message(device: bdm.BlockDevice) -> block_devices_pb2.BlockDeviceMapping:
-    return block_devices_pb2.BlockDeviceMapping(
+def _bdm_message(device: bdm.BlockDevice) -> block_devices_pb2.BlockDevice:
+    return block_devices_pb2.BlockDevice(
         uuid=str(uuidlib.uuid4()),
         source_type=device.source_type,
         destination_type=device.destination_type,

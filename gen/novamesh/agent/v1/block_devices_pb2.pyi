@@ -17,10 +17,11 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
-class BlockDeviceMapping(_message.Message):
+class BlockDevice(_message.Message):
     """One block device of an instance as the boot asked for it (Nova's block_device_mapping_v2),
-    normalised by the gateway: the root disk from an image, blank ephemeral and swap disks, and
-    volumes. The cell keeps one row per entry.
+    normalised by the gateway: the root disk from an image or a volume, blank ephemeral and swap
+    disks, attached volumes. The cell keeps one row per entry (block_device_mapping); the host
+    gets them in its build command.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -87,4 +88,4 @@ class BlockDeviceMapping(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___BlockDeviceMapping: _TypeAlias = BlockDeviceMapping  # noqa: Y015
+Global___BlockDevice: _TypeAlias = BlockDevice  # noqa: Y015
