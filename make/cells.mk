@@ -5,3 +5,9 @@ BENCH_LIST_PER_CELL ?= 10000
 
 bench-list: $(STAMP)
 	$(PY) services/cells-router/bench/list_bench.py --per-cell $(BENCH_LIST_PER_CELL) --out .novamesh/bench/list.json
+
+# Cells v2 on its own: the router's unit tests, the Redis store against a throwaway
+# redis-server, and the three-cell end-to-end story (Redis-backed mesh, dark cell, agent kill).
+.PHONY: test-cells
+test-cells: $(STAMP) deps-test
+	$(PY) -m pytest -q services/cells-router/tests common/tests/redisstore tests/e2e/test_cells_multi.py
