@@ -32,6 +32,8 @@ class InstanceSpec:
     swap_mb: int = 0
     image_id: str = ""
     image_properties: dict[str, str] = field(default_factory=dict)
+    # The flavor's extra specs (e.g. quota:disk_* I/O limits the libvirt driver applies).
+    flavor_extra_specs: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     user_data: str = ""
     key_name: str = ""
