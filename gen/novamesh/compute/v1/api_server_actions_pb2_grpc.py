@@ -62,6 +62,16 @@ class ServerActionsRestServiceStub:
                 request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.ServerMigrationAction = channel.unary_unary(
+                '/novamesh.compute.v1.ServerActionsRestService/ServerMigrationAction',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.AbortServerMigration = channel.unary_unary(
+                '/novamesh.compute.v1.ServerActionsRestService/AbortServerMigration',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
 
 
 class ServerActionsRestServiceServicer:
@@ -99,6 +109,20 @@ class ServerActionsRestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ServerMigrationAction(self, request, context):
+        """force_complete (2.22) of a running live migration.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AbortServerMigration(self, request, context):
+        """Abort (2.24) a running live migration.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ServerActionsRestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +148,16 @@ def add_ServerActionsRestServiceServicer_to_server(servicer, server):
             ),
             'GetServerMigration': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServerMigration,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ServerMigrationAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.ServerMigrationAction,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'AbortServerMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbortServerMigration,
                     request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
@@ -263,6 +297,60 @@ class ServerActionsRestService:
             request,
             target,
             '/novamesh.compute.v1.ServerActionsRestService/GetServerMigration',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ServerMigrationAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ServerActionsRestService/ServerMigrationAction',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbortServerMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ServerActionsRestService/AbortServerMigration',
             novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,

@@ -41,6 +41,10 @@ class ServerActionsRestServiceStub:
     ListMigrations: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
     ListServerMigrations: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
     GetServerMigration: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    ServerMigrationAction: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    """force_complete (2.22) of a running live migration."""
+    AbortServerMigration: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    """Abort (2.24) a running live migration."""
 
 @_typing.type_check_only
 class ServerActionsRestServiceAsyncStub(ServerActionsRestServiceStub):
@@ -54,6 +58,10 @@ class ServerActionsRestServiceAsyncStub(ServerActionsRestServiceStub):
     ListMigrations: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
     ListServerMigrations: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
     GetServerMigration: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    ServerMigrationAction: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    """force_complete (2.22) of a running live migration."""
+    AbortServerMigration: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    """Abort (2.24) a running live migration."""
 
 class ServerActionsRestServiceServicer(metaclass=_abc_1.ABCMeta):
     """The records server actions leave, REST face: os-instance-actions (id: the server,
@@ -94,5 +102,21 @@ class ServerActionsRestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rest_pb2.RestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]: ...
+
+    @_abc_1.abstractmethod
+    def ServerMigrationAction(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]:
+        """force_complete (2.22) of a running live migration."""
+
+    @_abc_1.abstractmethod
+    def AbortServerMigration(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]:
+        """Abort (2.24) a running live migration."""
 
 def add_ServerActionsRestServiceServicer_to_server(servicer: ServerActionsRestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

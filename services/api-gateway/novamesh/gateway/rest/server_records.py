@@ -11,8 +11,9 @@ from google.protobuf import timestamp_pb2
 from novamesh.cells.v1 import actions_pb2
 from novamesh.compute.v1 import api_server_actions_pb2_grpc, rest_pb2
 from novamesh.gateway.api import policy
-from novamesh.gateway.api.errors import BadRequest, NotFound
+from novamesh.gateway.api.errors import BadRequest, Conflict, NotFound
 from novamesh.gateway.api.query import Query
+from novamesh.gateway.api.validation import validate
 from novamesh.gateway.clients import actions as actions_client
 from novamesh.gateway.domain import servers
 from novamesh.gateway.domain.deps import Deps
@@ -33,6 +34,8 @@ for _name, _check, _desc in [
     ("os_compute_api:os-migrations:index", "rule:admin_api", "List migrations"),
     ("os_compute_api:servers:migrations:index", "rule:admin_api", "A server's live migrations"),
     ("os_compute_api:servers:migrations:show", "rule:admin_api", "A server's live migration"),
+    ("os_compute_api:servers:migrations:force_complete", "rule:admin_api", "Force-complete"),
+    ("os_compute_api:servers:migrations:delete", "rule:admin_api", "Abort a live migration"),
 ]:
     policy.register(_name, _check, _desc)
 
@@ -217,6 +220,66 @@ class ServerRecordsRest(api_server_actions_pb2_grpc.ServerActionsRestServiceServ
             return Reply({"migration": _server_migration(call, match)})
 
         return await self.rest.handle(context, request, run)
+
+    async def _live_migration(self, call: Call, rule: str) -> actions_pb2.Migration:
+        policy.authorize(call.who, rule)
+        await servers.get(self.deps, call.who, call.path_id)
+        found = await self._client.migrations(
+            actions_pb2.ListMigrationsRequest(filters={"instance_uuid": call.path_id})
+        )
+        match = next((m for m in found if str(m.id) == call.sub_id), None)
+        if match is None or match.migration_type != "live-migration":
+            raise NotFound(f"Migration {call.sub_id} for instance {call.path_id} not found")
+        return match
+
+    async def ServerMigrationAction(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            if not call.version.at_least("2.22"):
+                raise NotFound("The resource could not be found.")
+            validate(_FORCE_COMPLETE, call.body())
+            rule = "os_compute_api:servers:migrations:force_complete"
+            mig = await self._live_migration(call, rule)
+            if mig.status != "running":
+                raise BadRequest(
+                    f"Migration {mig.id} state of instance {call.path_id} is {mig.status}. "
+                    "Cannot force_complete while the migration is in this state."
+                )
+            # A running live migration here is one step on the source host; it completes
+            # (or fails) on its own, so there is nothing left to force.
+            return Reply(None, 202)
+
+        return await self.rest.handle(context, request, run)
+
+    async def AbortServerMigration(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            if not call.version.at_least("2.24"):
+                raise NotFound("The resource could not be found.")
+            rule = "os_compute_api:servers:migrations:delete"
+            mig = await self._live_migration(call, rule)
+            abortable = (
+                ("running", "queued", "preparing")
+                if call.version.at_least("2.65")
+                else ("running",)
+            )
+            if mig.status not in abortable:
+                raise BadRequest(
+                    f"Migration {mig.id} state of instance {call.path_id} is {mig.status}. "
+                    "Cannot abort live migration while the migration is in this state."
+                )
+            raise Conflict(
+                f"Migration {mig.id} of instance {call.path_id} cannot be aborted: "
+                "it is already under way on the host."
+            )
+
+        return await self.rest.handle(context, request, run)
+
+
+_FORCE_COMPLETE = {
+    "type": "object",
+    "properties": {"force_complete": {"type": "null"}},
+    "required": ["force_complete"],
+    "additionalProperties": False,
+}
 
 
 def _server_migration(call: Call, m: actions_pb2.Migration) -> dict[str, Any]:
