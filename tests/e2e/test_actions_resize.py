@@ -181,3 +181,21 @@ def test_cold_migrate_a_stopped_server(mesh: Mesh) -> None:
         assert migration_of(c, sid)["migration_type"] == "migration"
         assert c.delete(f"/v2.1/servers/{sid}").status_code == 204
         wait_for_gone(c, sid)
+
+
+def test_delete_while_waiting_for_confirm_leaves_nothing(mesh: Mesh) -> None:
+    with client(mesh, "2.80") as c:
+        sid = boot(c, mesh, "e2e-resize-delete")["id"]
+        assert action(c, sid, {"resize": {"flavorRef": SMALL}}).status_code == 202
+        assert wait_for_status(c, sid, "VERIFY_RESIZE", "ERROR")["status"] == "VERIFY_RESIZE"
+        mig = migration_of(c, sid)
+        assert c.delete(f"/v2.1/servers/{sid}").status_code == 204
+        wait_for_gone(c, sid)
+        assert placement_allocations(mesh, sid) == {}
+
+        def cleaned() -> None:
+            assert placement_allocations(mesh, mig["uuid"]) == {}
+            guests, held = hypervisor(mesh)
+            assert sid not in guests and sid not in held
+
+        eventually(cleaned)
