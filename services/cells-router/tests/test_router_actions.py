@@ -84,7 +84,7 @@ async def test_an_unsupported_action_is_unimplemented(mesh: Mesh) -> None:
     _, inst = await _active(mesh)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await mesh.router.InstanceAction(
-            router_pb2.InstanceActionRequest(uuid=inst.uuid, action="shelve")
+            router_pb2.InstanceActionRequest(uuid=inst.uuid, action="teleport")
         )
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
