@@ -2,6 +2,7 @@
 # whole mesh on a private libvirtd (QEMU/TCG), and their timings.
 .PHONY: deps-libvirt guest-image test-libvirt bench-libvirt support-matrix
 GUEST_IMAGE_DIR ?= .novamesh/guest-image
+BENCH_LIBVIRT_ROUNDS ?= 3
 
 # libvirt-python (a dev dependency) builds against the libvirt headers: install them first.
 $(STAMP): | libvirt-headers
@@ -19,7 +20,8 @@ test-libvirt: $(STAMP) deps-libvirt guest-image
 	$(PY) -m pytest -q tests/libvirt
 
 bench-libvirt: $(STAMP) deps-libvirt guest-image
-	$(PY) -m tests.libvirt.bench --out .novamesh/bench/libvirt.json
+	$(PY) -m tests.libvirt.bench --rounds $(BENCH_LIBVIRT_ROUNDS) --out .novamesh/bench/libvirt.json
 
 support-matrix: $(STAMP)
-	$(VENV)/bin/novamesh-manage support-matrix
+	$(VENV)/bin/novamesh-manage support-matrix --output .novamesh/support-matrix.ini
+	$(VENV)/bin/novamesh-manage support-matrix --format markdown --output .novamesh/support-matrix.md

@@ -1,11 +1,13 @@
 """One private libvirtd and one tiny guest image for the whole session (see tests/support).
 
-Skipped where the machine cannot run them (not root, libvirt or QEMU missing): run
-`make test-libvirt`, which installs the packages and builds the guest first.
+Skipped where the machine cannot run them (not root, libvirt or QEMU missing) or when
+NOVAMESH_SKIP_LIBVIRT is set: run `make test-libvirt`, which installs the packages and builds
+the guest first.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -29,6 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def guest_image() -> Path:
+    if os.environ.get("NOVAMESH_SKIP_LIBVIRT"):
+        pytest.skip("NOVAMESH_SKIP_LIBVIRT is set")
     if not libvirtd.available():
         pytest.skip("needs root, libvirtd and QEMU (make test-libvirt installs them)")
     subprocess.run(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import json
 import os
 import socket
 import subprocess
 import threading
 import uuid as uuidlib
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,7 +24,8 @@ import libvirt
 import pytest
 from novamesh.agent.states import PowerState
 from novamesh.agent.virt.driver import check_declarations
-from novamesh.agent.virt.libvirt.driver import LibvirtDriver, LibvirtSettings
+from novamesh.agent.virt.libvirt.driver import LibvirtDriver
+from novamesh.agent.virt.libvirt.settings import LibvirtSettings
 from novamesh.agent.virt.model import InstanceNotFound, InstanceSpec, RequestedNetwork
 
 from tests.libvirt.conftest import FileImages
@@ -122,6 +125,10 @@ SPEC = InstanceSpec(
     config_drive=True,
     user_data="aGVsbG8=",
     networks=(RequestedNetwork(tag="mgmt"),),
+    flavor_extra_specs={
+        "quota:disk_total_iops_sec": "500",
+        "quota:disk_read_bytes_sec": "10485760",
+    },
 )
 
 
@@ -166,6 +173,18 @@ async def test_spawn_boots_the_guest(driver: LibvirtDriver, conn: libvirt.virCon
     assert "/openstack/latest/user_data" in listing
     label = await run(["isoinfo", "-d", "-i", str(iso)])
     assert "config-2" in label.stdout
+    meta = await run(["isoinfo", "-R", "-i", str(iso), "-x", "/openstack/latest/meta_data.json"])
+    devices = json.loads(meta.stdout)["devices"]
+    # The tagged port is in the metadata, found by its MAC (Nova's device tagging).
+    assert devices == [
+        {"type": "nic", "bus": "pci", "mac": ifaces[0].mac_address, "tags": ["mgmt"]}
+    ]
+
+
+async def test_disk_io_limits_come_from_the_flavor(conn: libvirt.virConnect) -> None:
+    tune = conn.lookupByUUIDString(SPEC.uuid).blockIoTune("vda", 0)
+    assert tune["total_iops_sec"] == 500
+    assert tune["read_bytes_sec"] == 10485760
 
 
 async def test_pause_and_unpause(driver: LibvirtDriver) -> None:
@@ -216,13 +235,24 @@ async def test_console_output_and_vnc(driver: LibvirtDriver, daemon: libvirtd.Li
 _RFB = "import socket; s=socket.create_connection(('127.0.0.1',{port})); print(s.recv(12).decode())"
 
 
+async def test_diagnostics_read_the_running_guest(driver: LibvirtDriver) -> None:
+    diag = await driver.get_diagnostics(HOST, SPEC.uuid)
+    assert diag.state == "running" and diag.driver == "libvirt" and diag.config_drive
+    assert diag.memory_maximum == 256
+    assert len(diag.cpu_details) == 1 and (diag.cpu_details[0].time or 0) > 0
+    assert diag.disk_details and (diag.disk_details[0].read_bytes or 0) > 0
+    assert len(diag.nic_details) == 1
+
+
 async def test_crash_dump_sends_an_nmi(driver: LibvirtDriver) -> None:
     log = serial(driver)
     await driver.trigger_crash_dump(HOST, SPEC.uuid)
     await wait_until(lambda: "NMI" in log.text(), 15, "the guest kernel reporting the NMI")
 
 
-async def test_attach_and_detach_volume(driver: LibvirtDriver, conn: libvirt.virConnect) -> None:
+async def test_attach_extend_swap_and_detach_volume(
+    driver: LibvirtDriver, conn: libvirt.virConnect
+) -> None:
     log = serial(driver)
     await driver.attach_volume(HOST, SPEC.uuid, "vol-1", "")
     (disk,) = [d for d in domain_devices(conn, SPEC.uuid, "disk") if d.findtext("serial")]
@@ -232,7 +262,27 @@ async def test_attach_and_detach_volume(driver: LibvirtDriver, conn: libvirt.vir
     await log.wait_heartbeat(
         lambda b: f"vdb:{SECTORS_PER_GIB}," in b["disks"], what="vdb in the guest"
     )
-    await driver.detach_volume(HOST, SPEC.uuid, "vol-1")
+    # Extended live: the guest sees 2 GiB.
+    await driver.extend_volume(HOST, SPEC.uuid, "vol-1", 2)
+    await log.wait_heartbeat(
+        lambda b: f"vdb:{2 * SECTORS_PER_GIB}," in b["disks"], what="vdb grown to 2 GiB"
+    )
+    # Swapped live for a new volume: same device in the guest, the new file behind it.
+    await driver.swap_volume(HOST, SPEC.uuid, "vol-1", "vol-2")
+    vol2 = str(driver.volume_path("vol-2"))
+    (live,) = [d for d in domain_devices(conn, SPEC.uuid, "disk") if d.findtext("serial")]
+    assert live.find("source").get("file") == vol2  # type: ignore[union-attr]
+    # The running guest keeps the old serial; the definition it next boots from has the new.
+    inactive = ET.fromstring(
+        conn.lookupByUUIDString(SPEC.uuid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    )
+    (defined,) = [d for d in inactive.findall("./devices/disk") if d.findtext("serial")]
+    assert defined.findtext("serial") == "vol-2"
+    assert defined.find("source").get("file") == vol2  # type: ignore[union-attr]
+    await log.wait_heartbeat(
+        lambda b: f"vdb:{2 * SECTORS_PER_GIB}," in b["disks"], what="vdb still there"
+    )
+    await driver.detach_volume(HOST, SPEC.uuid, "vol-2")
     await log.wait_heartbeat(lambda b: "vdb:" not in b["disks"], what="vdb gone")
     assert not [d for d in domain_devices(conn, SPEC.uuid, "disk") if d.findtext("serial")]
 

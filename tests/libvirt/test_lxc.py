@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from novamesh.agent.states import PowerState
 from novamesh.agent.virt.driver import check_declarations
-from novamesh.agent.virt.libvirt.driver import LibvirtDriver, LibvirtSettings
+from novamesh.agent.virt.libvirt.driver import LibvirtDriver
+from novamesh.agent.virt.libvirt.settings import LibvirtSettings
 from novamesh.agent.virt.model import InstanceNotFound, InstanceSpec
 
 from tests.libvirt.conftest import FileImages

@@ -8,6 +8,7 @@ libvirt's domain) besides what the API says.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid as uuidlib
 from collections.abc import Iterator
@@ -154,6 +155,17 @@ async def test_boot_runs_a_real_guest(
         hyp = c.get("/v2.1/os-hypervisors/detail").json()["hypervisors"]
     (mine,) = [h for h in hyp if h["hypervisor_hostname"] == HOST]
     assert mine["hypervisor_type"] == "QEMU"
+    # Placement has the real machine: its CPUs, its memory, its CPU features as traits.
+    headers = {"X-Auth-Token": "admin", "OpenStack-API-Version": "placement 1.28"}
+    async with httpx.AsyncClient(base_url=mesh.placement_url, headers=headers, timeout=30) as p:
+        found = await p.get("/resource_providers", params={"name": HOST})
+        (rp,) = found.json()["resource_providers"]
+        inv = (await p.get(f"/resource_providers/{rp['uuid']}/inventories")).json()["inventories"]
+        traits = (await p.get(f"/resource_providers/{rp['uuid']}/traits")).json()["traits"]
+    assert inv["VCPU"]["total"] == os.cpu_count()
+    assert inv["MEMORY_MB"]["total"] > 1024 and inv["DISK_GB"]["total"] > 1
+    assert "COMPUTE_NODE" in traits and "COMPUTE_IMAGE_TYPE_QCOW2" in traits
+    assert any(t.startswith("HW_CPU_X86_") for t in traits)
 
 
 async def test_stop_and_start(mesh: Mesh, server: dict[str, Any], conn: libvirt.virConnect) -> None:

@@ -17,26 +17,25 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import libvirt
 from novamesh.agent.states import PowerState
-from novamesh.agent.virt.libvirt import configdrive, hostinfo, imagebackend, network
+from novamesh.agent.virt.guest_info import Diagnostics
+from novamesh.agent.virt.libvirt import configdrive, diagnostics, hostinfo, imagebackend, network
 from novamesh.agent.virt.libvirt.capabilities import CAPABILITIES
 from novamesh.agent.virt.libvirt.connection import Connection, power_state
+from novamesh.agent.virt.libvirt.devices import DeviceOps
 from novamesh.agent.virt.libvirt.guest import (
     Disk,
     GuestConfig,
     Interface,
-    disk_element,
     domain_xml,
-    interface_element,
     iotune_from_extra_specs,
-    to_xml,
 )
 from novamesh.agent.virt.libvirt.imagebackend import ImageCache
 from novamesh.agent.virt.libvirt.instances import InstanceFiles
+from novamesh.agent.virt.libvirt.settings import EVENT_SETTLE_SECONDS, LibvirtSettings, domain_name
 from novamesh.agent.virt.model import (
     DriverError,
     HostCapacity,
@@ -54,32 +53,7 @@ LOG = logging.getLogger(__name__)
 PowerEventHandler = Callable[[str, str, PowerState], None]
 
 
-@dataclass(frozen=True)
-class LibvirtSettings:
-    uri: str
-    virt_type: str
-    instances_path: Path
-    image_target: str  # the image service's gRPC address
-    image_upload_url: str = ""  # the image service's public URL (snapshot uploads)
-    image_token: str = "admin:admin"
-    host: str = ""
-    network_name: str = "novamesh"
-    network_bridge: str = "nmbr0"
-    sync_interval: float = 60.0
-    shutdown_timeout: float = 20.0
-    reserved_disk_gb: int = 0
-    host_ip: str = "127.0.0.1"
-
-
-# How long a guest must stay in a power state after an event before it is reported.
-EVENT_SETTLE_SECONDS = 1.0
-
-
-def domain_name(uuid: str) -> str:
-    return f"instance-{uuid}"
-
-
-class LibvirtDriver:
+class LibvirtDriver(DeviceOps):
     name = "libvirt"
 
     def __init__(self, settings: LibvirtSettings, image_source: imagebackend.ImageSource) -> None:
@@ -289,7 +263,9 @@ class LibvirtDriver:
             disks.append(Disk(str(files.disk), "vdb" if rescue else "vda", iotune=iotune))
         if files.ephemeral.exists() and not rescue:
             disks.append(Disk(str(files.ephemeral), "vdb", iotune=iotune))
-        for volume_id, target in sorted(files.volumes().items(), key=lambda v: v[1]):
+        # A rescued guest boots without its volumes (their targets would collide).
+        volumes = {} if rescue else files.volumes()
+        for volume_id, target in sorted(volumes.items(), key=lambda v: v[1]):
             disks.append(Disk(str(self.volume_path(volume_id)), target, serial=volume_id[:20]))
         if files.config_drive.exists():
             disks.append(Disk(str(files.config_drive), "hdd", fmt="raw", device="cdrom", bus="ide"))
@@ -473,6 +449,15 @@ class LibvirtDriver:
             raise InvalidInstanceState(f"instance {uuid} has no VNC server (is it running?)")
         return graphics.get("listen", "127.0.0.1") if graphics is not None else "", port
 
+    async def get_diagnostics(self, host: str, uuid: str) -> Diagnostics:
+        dom = await self._domain(uuid)
+        return await self._conn.call(
+            diagnostics.collect,
+            dom,
+            self.settings.virt_type,
+            self._files(uuid).config_drive.exists(),
+        )
+
     # ---- snapshot -------------------------------------------------------------------------
 
     async def snapshot(self, host: str, uuid: str, image_id: str) -> None:
@@ -567,100 +552,9 @@ class LibvirtDriver:
 
     # ---- devices --------------------------------------------------------------------------
 
-    async def _live_flags(self, dom: libvirt.virDomain) -> int:
-        flags: int = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        if await self._conn.call(dom.isActive):
-            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-        return flags
-
-    def volume_path(self, volume_id: str) -> Path:
-        return self.settings.instances_path / "volumes" / f"{volume_id}.qcow2"
-
-    async def attach_volume(self, host: str, uuid: str, volume_id: str, device: str) -> None:
-        """Built-in local block storage: the volume is a qcow2 file (1 GiB when new)."""
-        dom = await self._domain(uuid)
-        path = self.volume_path(volume_id)
-        if not path.exists():
-            await imagebackend.create_blank(path, 1)
-        target = device.removeprefix("/dev/") or await self._free_target(dom)
-        xml = to_xml(disk_element(Disk(str(path), target, serial=volume_id[:20])))
-        try:
-            await self._conn.call(dom.attachDeviceFlags, xml, await self._live_flags(dom))
-        except libvirt.libvirtError as exc:
-            raise DriverError(f"cannot attach volume {volume_id}: {exc}") from exc
-        self._files(uuid).set_volume(volume_id, target)
-
-    async def detach_volume(self, host: str, uuid: str, volume_id: str) -> None:
-        dom = await self._domain(uuid)
-        el = await self._find_device(dom, "disk", lambda d: d.findtext("serial") == volume_id[:20])
-        if el is None:
-            raise DriverError(f"volume {volume_id} is not attached to instance {uuid}")
-        try:
-            await self._conn.call(
-                dom.detachDeviceFlags, ET.tostring(el, "unicode"), await self._live_flags(dom)
-            )
-        except libvirt.libvirtError as exc:
-            raise DriverError(f"cannot detach volume {volume_id}: {exc}") from exc
-        self._files(uuid).set_volume(volume_id, None)
-
-    async def attach_interface(
-        self, host: str, uuid: str, port_id: str, network_id: str
-    ) -> NetworkInterface:
-        dom = await self._domain(uuid)
-        spec, ifaces = self._spec(uuid)
-        iface = network.interface_for(
-            self.settings.network_name,
-            uuid,
-            len(ifaces),
-            RequestedNetwork(network_id=network_id, port_id=port_id),
-        )
-        xml = to_xml(interface_element(Interface(self.settings.network_name, iface.mac_address)))
-        try:
-            await self._conn.call(dom.attachDeviceFlags, xml, await self._live_flags(dom))
-        except libvirt.libvirtError as exc:
-            raise DriverError(f"cannot attach port {port_id}: {exc}") from exc
-        self._files(uuid).save(spec, (*ifaces, iface))
-        return iface
-
-    async def detach_interface(self, host: str, uuid: str, port_id: str) -> None:
-        dom = await self._domain(uuid)
-        spec, ifaces = self._spec(uuid)
-        mac = network.mac_for(port_id)
-        el = await self._find_device(
-            dom, "interface", lambda d: d.find(f"mac[@address='{mac}']") is not None
-        )
-        if el is None:
-            raise DriverError(f"port {port_id} is not attached to instance {uuid}")
-        try:
-            await self._conn.call(
-                dom.detachDeviceFlags, ET.tostring(el, "unicode"), await self._live_flags(dom)
-            )
-        except libvirt.libvirtError as exc:
-            raise DriverError(f"cannot detach port {port_id}: {exc}") from exc
-        self._files(uuid).save(spec, tuple(i for i in ifaces if i.port_id != port_id))
-
-    async def _find_device(
-        self, dom: libvirt.virDomain, tag: str, match: Callable[[ET.Element], bool]
-    ) -> ET.Element | None:
-        root = ET.fromstring(await self._conn.call(dom.XMLDesc, 0))
-        for el in root.findall(f"./devices/{tag}"):
-            if match(el):
-                return el
-        return None
-
-    async def _free_target(self, dom: libvirt.virDomain) -> str:
-        root = ET.fromstring(await self._conn.call(dom.XMLDesc, 0))
-        used = {t.get("dev") for t in root.findall("./devices/disk/target")}
-        for letter in "bcdefghijklmnopqrstuvwxyz":
-            if f"vd{letter}" not in used:
-                return f"vd{letter}"
-        raise DriverError("no free disk target left")
-
 
 def _iotune(spec: InstanceSpec) -> dict[str, int]:
-    # Flavor extra specs reach the agent only where InstanceSpec carries them.
-    extra: dict[str, str] = getattr(spec, "flavor_extra_specs", None) or {}
-    return iotune_from_extra_specs(extra)
+    return iotune_from_extra_specs(spec.flavor_extra_specs)
 
 
 def _copy(src: Path, dest: Path) -> None:

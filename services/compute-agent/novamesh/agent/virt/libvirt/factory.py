@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from novamesh.agent.virt.libvirt.driver import LibvirtDriver, LibvirtSettings
+from novamesh.agent.virt.libvirt.driver import LibvirtDriver
 from novamesh.agent.virt.libvirt.imagesource import GrpcImageSource
+from novamesh.agent.virt.libvirt.settings import LibvirtSettings
 from novamesh.common.config import Config
 
 
