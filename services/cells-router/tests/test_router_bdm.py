@@ -3,6 +3,7 @@ the volumes attached to a deleted instance are given back."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid as uuidlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -86,6 +87,15 @@ def _status(mesh: Mesh, volume_id: str) -> tuple[str, str | None]:
     return found
 
 
+async def _settled(mesh: Mesh, volume_id: str, want: tuple[str, str | None]) -> None:
+    """The router gives volumes back just after the instance disappears from view."""
+    for _ in range(100):
+        if _status(mesh, volume_id) == want:
+            return
+        await asyncio.sleep(0.02)
+    assert _status(mesh, volume_id) == want
+
+
 async def test_deleting_a_server_gives_its_volumes_back(mesh: Mesh) -> None:
     await mesh.agent(["h1"])
     mesh.scheduler.hosts = [("h1", mesh.cells["cell1"])]
@@ -94,7 +104,7 @@ async def test_deleting_a_server_gives_its_volumes_back(mesh: Mesh) -> None:
     volume_id = _volume(mesh, inst.uuid)
     await mesh.router.DeleteInstance(router_pb2.DeleteInstanceRequest(uuid=inst.uuid))
     await mesh.wait_for(inst.uuid, "gone")
-    assert _status(mesh, volume_id) == ("available", None)
+    await _settled(mesh, volume_id, ("available", None))
 
 
 async def test_deleting_a_pending_build_gives_its_volumes_back(mesh: Mesh) -> None:
@@ -129,3 +139,41 @@ async def test_the_host_gets_the_block_devices_in_its_build(mesh: Mesh) -> None:
     await mesh.wait_for(inst.uuid, "active")
     build = next(c for c in agent.commands if c.WhichOneof("body") == "build")
     assert list(build.build.instance.block_devices) == [root]
+
+
+async def test_delete_on_termination_volumes_go_with_the_server(mesh: Mesh) -> None:
+    await mesh.agent(["h1"])
+    mesh.scheduler.hosts = [("h1", mesh.cells["cell1"])]
+    (inst,) = mesh.submit_records()
+    kept, doomed = _volume(mesh, inst.uuid), _volume(mesh, inst.uuid)
+    for volume_id, delete in ((kept, False), (doomed, True)):
+        inst.block_device_mappings.append(
+            block_devices_pb2.BlockDevice(
+                source_type="volume",
+                destination_type="volume",
+                volume_id=volume_id,
+                delete_on_termination=delete,
+                boot_index=-1,
+            )
+        )
+    engine = create_sync_engine(mesh.cfg.expand(mesh.cfg.database.api_url))
+    with Session(engine) as s, s.begin():
+        s.execute(
+            update(BuildRequest)
+            .where(BuildRequest.instance_uuid == inst.uuid)
+            .values(instance=inst.SerializeToString())
+        )
+    engine.dispose()
+    await mesh.router.BuildInstances(
+        router_pb2.BuildInstancesRequest(
+            spec=request_spec_pb2.RequestSpec(project_id="p1"), instances=[inst]
+        )
+    )
+    await mesh.wait_for(inst.uuid, "active")
+    await mesh.router.DeleteInstance(router_pb2.DeleteInstanceRequest(uuid=inst.uuid))
+    await mesh.wait_for(inst.uuid, "gone")
+    await _settled(mesh, kept, ("available", None))
+    engine = create_sync_engine(mesh.cfg.expand(mesh.cfg.database.api_url))
+    with Session(engine) as s:
+        assert s.get(Volume, doomed) is None
+    engine.dispose()

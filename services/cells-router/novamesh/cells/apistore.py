@@ -8,6 +8,7 @@ zero rows and backs off. That is what keeps a deleted build from leaving an inst
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from novamesh.common.apidb.models import (
@@ -134,9 +135,16 @@ class ApiStore:
                 .values(queued_for_delete=True)
             )
 
-    async def release_volumes(self, instance_uuid: str) -> None:
-        """Give back the built-in store's volumes attached to a deleted instance."""
+    async def release_volumes(self, instance_uuid: str, doomed: Sequence[str] = ()) -> None:
+        """Give back the built-in store's volumes attached to a deleted instance; the doomed
+        ones (delete_on_termination) are deleted instead."""
         async with transaction(self.sessions) as s:
+            if doomed:
+                await s.execute(
+                    delete(Volume).where(
+                        Volume.id.in_(list(doomed)), Volume.attached_server == instance_uuid
+                    )
+                )
             await s.execute(
                 update(Volume)
                 .where(Volume.attached_server == instance_uuid)

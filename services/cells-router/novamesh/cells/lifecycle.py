@@ -12,7 +12,9 @@ import logging
 
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells import convert
+from novamesh.cells.apistore import PendingBuild
 from novamesh.cells.core import Conflict, Core, NotFound
+from novamesh.cells.db import block_devices as bdm_db
 from novamesh.cells.db import instances as inst_db
 from novamesh.cells.guest_actions import ACTIONS as GUEST_ACTIONS
 from novamesh.cells.guest_actions import GuestActions
@@ -70,7 +72,7 @@ class Lifecycle:
                 # The conductor finds the build request gone and undoes what it did; this only
                 # covers an allocation claimed before a router restart lost that conductor.
                 await self._release(uuid)
-                await self._core.api.release_volumes(uuid)
+                await self._core.api.release_volumes(uuid, _doomed(pending))
                 if pending is not None:
                     gone = convert.pending_instance(
                         pending.instance, pending.tags, pending.created_at
@@ -134,15 +136,16 @@ class Lifecycle:
         await self._core.publish(cell, uuid)
 
     async def _finish_delete(self, cell: Cell, uuid: str, host: str | None) -> None:
-        async def work(session: AsyncSession) -> None:
+        async def work(session: AsyncSession) -> list[str]:
             await inst_db.soft_delete(session, uuid)
             await inst_db.record_event(
                 session, uuid, "compute_terminate_instance", "Success", host, action="delete"
             )
+            return await bdm_db.doomed_volumes(session, uuid)
 
-        await self._core.in_cell(cell, work)
+        doomed = await self._core.in_cell(cell, work)
         await self._release(uuid)
-        await self._core.api.release_volumes(uuid)
+        await self._core.api.release_volumes(uuid, doomed)
         if self.moves is not None:
             await self._core.quietly(self.moves.forget(cell, uuid), f"ending the move of {uuid}")
         await self._core.api.queue_for_delete(uuid)
@@ -266,3 +269,15 @@ class Lifecycle:
 
         await self._core.in_cell(cell, failed)
         await self._core.publish(cell, req.uuid)
+
+
+def _doomed(pending: PendingBuild | None) -> list[str]:
+    """The delete_on_termination volumes of a build that never reached a cell."""
+    if pending is None:
+        return []
+    inst = router_pb2.Instance.FromString(pending.instance)
+    return [
+        b.volume_id
+        for b in inst.block_device_mappings
+        if b.destination_type == "volume" and b.delete_on_termination and b.volume_id
+    ]
