@@ -84,7 +84,7 @@ class HypervisorsRest(api_hypervisors_pb2_grpc.HypervisorsRestServiceServicer):
         async def run(call: Call) -> Reply:
             if call.version.at_least("2.75"):
                 call.query.check_known({"with_servers"} if call.version.at_least("2.53") else set())
-            servers = _with_servers(call) or not call.version.at_least("2.53")
+            servers = _with_servers(call)
             node = await hypervisors.get(
                 self.source,
                 call.who,
@@ -92,8 +92,7 @@ class HypervisorsRest(api_hypervisors_pb2_grpc.HypervisorsRestServiceServicer):
                 call.version.at_least("2.53"),
                 with_servers=servers,
             )
-            shown = _with_servers(call)
-            return Reply({"hypervisor": view.detail(call.version, node, shown)})
+            return Reply({"hypervisor": view.detail(call.version, node, servers)})
 
         return await self.rest.handle(context, request, run)
 
