@@ -20,6 +20,7 @@ from novamesh.common.apidb.models import (
     Volume,
 )
 from novamesh.common.db import transaction
+from novamesh.scheduler.v1 import request_spec_pb2
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -133,6 +134,23 @@ class ApiStore:
                 update(InstanceMapping)
                 .where(InstanceMapping.instance_uuid == instance_uuid)
                 .values(queued_for_delete=True)
+            )
+
+    async def set_spec_flavor(self, instance_uuid: str, flavor: request_spec_pb2.Flavor) -> None:
+        """Keep the request spec's flavor the instance's (a resize, its revert): what quotas
+        count cores and RAM from, as Nova saves the request spec on resize."""
+        async with transaction(self.sessions) as s:
+            raw = await s.scalar(
+                select(RequestSpec.spec).where(RequestSpec.instance_uuid == instance_uuid)
+            )
+            if raw is None:
+                return
+            spec = request_spec_pb2.RequestSpec.FromString(raw)
+            spec.flavor.CopyFrom(flavor)
+            await s.execute(
+                update(RequestSpec)
+                .where(RequestSpec.instance_uuid == instance_uuid)
+                .values(spec=spec.SerializeToString())
             )
 
     async def release_volumes(self, instance_uuid: str, doomed: Sequence[str] = ()) -> None:

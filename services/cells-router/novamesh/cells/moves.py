@@ -229,6 +229,7 @@ class Moves:
             await inst_db.update_fields(session, uuid, node=dest_node)
 
         await self._core.in_cell(cell, finishing)
+        await self._core.api.set_spec_flavor(uuid, move.new_flavor)
         finish = await self._core.hub.call(
             dest,
             agent_pb2.AgentCommand(
@@ -600,6 +601,7 @@ class Moves:
             await inst_db.update_fields(session, uuid, host=mig.source, node=mig.source_node)
 
         await self._core.in_cell(cell, restore)
+        await self._core.api.set_spec_flavor(uuid, mig.old_flavor)
         outcome = await self._core.hub.call(
             mig.source,
             agent_pb2.AgentCommand(
