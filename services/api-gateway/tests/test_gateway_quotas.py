@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from novamesh.common.apidb import models
 from novamesh.compute.v1 import api_quotas_pb2_grpc
+from novamesh.gateway.domain import quotas
+from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.testing.harness import Gateway, running
 
 
@@ -198,3 +200,17 @@ async def test_key_pairs_limit(gw: Gateway) -> None:
     second = {"keypair": {"name": "k2", "public_key": pub}}
     resp = await gw.rest("keypairs.CreateKeypair", body=second, token="alice:p1")
     assert (resp.status, resp.message) == (403, "Quota exceeded, too many key pairs.")
+
+
+async def test_an_upsize_needs_room_and_a_downsize_always_fits(gw: Gateway) -> None:
+    image = await gw.add_image()
+    assert (await _boot(gw, image, "4")).status == 202
+    assert (await _boot(gw, image, "4")).status == 202
+    deps = Deps(gw.cfg, gw.sessions, None)  # type: ignore[arg-type]
+    with pytest.raises(quotas.QuotaExceeded) as err:
+        await quotas.check_resize(deps, "p1", "alice", 8, 0)
+    assert err.value.message == (
+        "Quota exceeded for cores: Requested 8, but already used 16 of 20 cores"
+    )
+    await quotas.check_resize(deps, "p1", "alice", 4, 1024)
+    await quotas.check_resize(deps, "p1", "alice", -7, -8000)

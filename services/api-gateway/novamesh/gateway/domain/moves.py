@@ -8,7 +8,7 @@ from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import BadRequest
 from novamesh.gateway.clients import actions as actions_client
 from novamesh.gateway.db import catalog
-from novamesh.gateway.domain import actions
+from novamesh.gateway.domain import actions, quotas
 from novamesh.gateway.domain.boot import to_flavor
 from novamesh.gateway.domain.deps import Deps
 
@@ -35,6 +35,13 @@ async def resize(
             "Server disk was unable to be resized because: "
             "Resize to zero disk flavor is not allowed."
         )
+    await quotas.check_resize(
+        deps,
+        inst.project_id,
+        inst.user_id,
+        flavor.vcpus - inst.flavor.vcpus,
+        flavor.memory_mb - inst.flavor.memory_mb,
+    )
     return await actions_client.for_target(deps.cfg.endpoints.router).move(
         actions_pb2.MoveInstanceRequest(
             uuid=inst.uuid,

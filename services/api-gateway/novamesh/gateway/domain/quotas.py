@@ -225,3 +225,19 @@ async def check_keypairs(deps: Deps, project_id: str, user_id: str) -> None:
     allowed = limits.get("key_pairs", -1)
     if allowed != -1 and await store.keypair_count(deps.sessions, user_id) >= allowed:
         raise Forbidden("Quota exceeded, too many key pairs.")
+
+
+async def check_resize(
+    deps: Deps, project_id: str, user_id: str, vcpus_delta: int, ram_delta: int
+) -> None:
+    """An upsize needs room for the extra cores and RAM (403 like Nova); a downsize always fits."""
+    want = {k: v for k, v in (("cores", vcpus_delta), ("ram", ram_delta)) if v > 0}
+    if not want:
+        return
+    limits = await limits_for(deps, project_id, user_id)
+    project, user = await store.instance_usage_with_user(deps.sessions, project_id, user_id)
+    for counted in (project, user):
+        used = {"cores": counted.cores, "ram": counted.ram}
+        overs = _over(want, used, limits)
+        if overs:
+            raise _exceeded(overs, want, used, limits)
