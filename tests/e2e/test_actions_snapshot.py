@@ -52,3 +52,10 @@ def test_create_image_uploads_a_snapshot(mesh: Mesh) -> None:
         eventually(recorded)
         assert c.delete(f"/v2.1/servers/{sid}").status_code == 204
         wait_for_gone(c, sid)
+        # Other tests pick the first active image they see: leave none of ours behind.
+        gone = httpx.delete(
+            f"{mesh.image_url}/v2/images/{image_id}",
+            headers={"X-Auth-Token": "admin:admin"},
+            timeout=30,
+        )
+        assert gone.status_code == 204
