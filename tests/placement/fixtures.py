@@ -342,6 +342,8 @@ class Fixture:
     policy: str = "legacy"
     # Why the file can't run here; None when it can.
     skip: str | None = None
+    # Origins the edge allows cross-origin requests from (upstream's [cors] allowed_origin).
+    cors_origins: tuple[str, ...] = ()
 
 
 FIXTURES: dict[str, Fixture] = {
@@ -354,6 +356,7 @@ FIXTURES: dict[str, Fixture] = {
     "NonSharedStorageFixture": Fixture(non_shared_storage),
     "GranularFixture": Fixture(granular),
     "NeutronQoSMultiSegmentFixture": Fixture(neutron_qos_multi_segment),
+    "CORSFixture": Fixture(cors_origins=("http://valid.example.com",)),
     "OpenPolicyFixture": Fixture(policy="open"),
     "SecureRBACPolicyFixture": Fixture(policy="secure"),
     "LegacyRBACPolicyFixture": Fixture(policy="legacy"),

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -109,6 +110,16 @@ def fixture_env() -> dict[str, str]:
     return env
 
 
+# Why the tests that still fail do, per file: each is the edge's doing, not placement's.
+KNOWN_FAILURES = {
+    "basic-http.yaml": "'bad content length not int': the test client refuses to send it",
+    "bug-1674694.yaml": "Accept: text/html errors: the edge renders every error as JSON",
+    "microversion.yaml": "Accept: text/html errors: the edge renders every error as JSON",
+    "cors.yaml": "Envoy's CORS filter lists all allowed headers (upstream echoes the "
+    "requested ones) and routes a preflight from a disallowed origin (405, upstream 200)",
+}
+
+
 def fixtures_of(path: Path) -> list[str]:
     doc = yaml.safe_load(path.read_text()) or {}
     return [str(f) for f in doc.get("fixtures") or []]
@@ -133,12 +144,13 @@ def count(text: str) -> tuple[int, int, int]:
     return passed, failed, skipped
 
 
-def run_file(path: Path, ports: harness.Ports, work: Path) -> dict[str, object]:
+def run_file(
+    path: Path, ports: harness.Ports, work: Path, db_url: str | None = None
+) -> dict[str, object]:
     chosen, mode, reason = plan(path)
     if reason:
         return {"file": path.name, "skipped": True, "reason": reason}
     state = Path(tempfile.mkdtemp(dir=work))
-    db_url = os.environ.get("PLACEMENT_GABBI_DB")
     with harness.placement(ports.grpc, state, mode, db_url, ports.url):
         genv = dict(os.environ)
         genv.update(fixture_env())
@@ -177,6 +189,8 @@ def report(results: list[dict[str, object]]) -> str:
             lines.append(f"| {r['file']} | - | - | file | {r['reason']} |")
         else:
             note = str(r.get("error", ""))
+            if int(str(r["failed"])) and r["file"] in KNOWN_FAILURES:
+                note = f"{note} {KNOWN_FAILURES[str(r['file'])]}".strip()
             if r.get("policy", "legacy") != "legacy":
                 note = f"policy {r['policy']} {note}".strip()
             lines.append(
@@ -202,12 +216,22 @@ def regressions(results: list[dict[str, object]], baseline: dict[str, int]) -> l
     ]
 
 
-def run(files: list[Path], work: Path) -> list[dict[str, object]]:
+def run(
+    files: list[Path], work: Path, db_url_for: Callable[[Path], str | None] = lambda _: None
+) -> list[dict[str, object]]:
+    """Every file against a fresh placement; `db_url_for` names each one's database (None:
+    SQLite in the file's state directory)."""
     results: list[dict[str, object]] = []
     with harness.edge(work) as ports:
         for f in files:
             try:
-                r = run_file(f, ports, work)
+                origins = tuple(o for fx in plan(f)[0] for o in fx.cors_origins)
+                if origins:
+                    # Its own edge: CORS is the edge's business.
+                    with harness.edge(work, origins) as cors_ports:
+                        r = run_file(f, cors_ports, work, db_url_for(f))
+                else:
+                    r = run_file(f, ports, work, db_url_for(f))
             except (RuntimeError, OSError) as exc:
                 r = {
                     "file": f.name,

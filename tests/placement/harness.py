@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from novamesh.common import db
 from novamesh.common.edge import envoy, process
+from novamesh.placement.db import MIGRATIONS
 
 from tests.support.ports import free_port
 
@@ -30,21 +32,26 @@ class Ports:
 
 
 @contextmanager
-def edge(work: Path) -> Iterator[Ports]:
+def edge(work: Path, cors_origins: tuple[str, ...] = ()) -> Iterator[Ports]:
     """Envoy's placement listener in front of whatever placement listens on `ports.grpc`."""
     ports = Ports(free_port(), free_port())
     admin_port = free_port()
     cfg = envoy.EdgeConfig(
         listeners=[
             envoy.Listener(
-                "placement", ports.http, f"127.0.0.1:{ports.grpc}", PLACEMENT_SERVICES, "placement"
+                "placement",
+                ports.http,
+                f"127.0.0.1:{ports.grpc}",
+                PLACEMENT_SERVICES,
+                "placement",
+                cors_origins=cors_origins,
             )
         ],
         admin_port=admin_port,
     )
-    conf = work / "envoy.yaml"
+    conf = work / f"envoy-{ports.http}.yaml"
     conf.write_text(envoy.dump(envoy.render(cfg)))
-    proxy = process.start(conf, admin_port, work / "envoy.log")
+    proxy = process.start(conf, admin_port, work / f"envoy-{ports.http}.log")
     try:
         yield ports
     finally:
@@ -84,6 +91,9 @@ def placement(
     )
     if db_url:
         env["NOVAMESH__DATABASE__PLACEMENT_URL"] = db_url
+        if not db_url.startswith("sqlite"):
+            # The service migrates only SQLite itself (elsewhere novamesh-manage does it).
+            db.migrate(db_url, MIGRATIONS)
     if public_url:
         env["NOVAMESH__ENDPOINTS__PLACEMENT_PUBLIC_URL"] = public_url
     log = open(state / "placement.log", "wb")  # noqa: SIM115

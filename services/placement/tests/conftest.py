@@ -1,21 +1,47 @@
-"""A placement server on a free port over a fresh SQLite database, per test."""
+"""A placement server on a free port over a fresh database per test: SQLite, and PostgreSQL
+(one throwaway cluster per session, one database per test)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
 import pytest
+from novamesh.common import db
+from novamesh.placement.db import MIGRATIONS
 from novamesh.placement.main import open_store
 from novamesh.placement.objects.store import Store
 from novamesh.placement.typed import PlacementServicer
 from novamesh.placement.v1 import placement_pb2_grpc as pbg
 
+from tests.support import postgres
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await open_store(f"sqlite:///{tmp_path}/placement.db")
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[postgres.PostgresCluster]:
+    if not postgres.available():
+        pytest.fail("PostgreSQL is not installed: run tools/install-test-deps.sh")
+    cluster = postgres.PostgresCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "postgresql":
+        cluster: postgres.PostgresCluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database(f"placement_{uuid.uuid4().hex[:12]}")
+        # open_store migrates only SQLite (PostgreSQL is novamesh-manage's job).
+        await asyncio.to_thread(db.migrate, url, MIGRATIONS)
+    else:
+        url = f"sqlite:///{tmp_path}/placement.db"
+    s = await open_store(url)
     try:
         yield s
     finally:
