@@ -146,6 +146,16 @@ async def test_deferred_delete_restore_and_force_delete(gw: Gateway, act: Actor)
     assert act.sid not in gw.router.instances
 
 
+@pytest.fixture
+def no_image_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fake router ends actions at once with the image still queued, which the cleanup
+    # would (rightly) take for a failed upload.
+    from novamesh.gateway.domain import image_cleanup
+
+    monkeypatch.setattr(image_cleanup, "POLL_SECONDS", 3600.0)
+
+
+@pytest.mark.usefixtures("no_image_cleanup")
 async def test_create_image_and_backup_rotation(gw: Gateway, act: Actor) -> None:
     from novamesh.common.apidb import models
     from sqlalchemy import select
@@ -180,6 +190,7 @@ async def test_create_image_and_backup_rotation(gw: Gateway, act: Actor) -> None
     assert (await act({"createBackup": {"name": "b", "backup_type": "daily"}}))[0] == 400
 
 
+@pytest.mark.usefixtures("no_image_cleanup")
 async def test_shelve_offload_unshelve(gw: Gateway, act: Actor) -> None:
     assert await act({"unshelve": None}) == conflict(act.sid, "unshelve", "active")
     assert await act({"shelve": None}) == (202, None)
@@ -241,3 +252,25 @@ async def test_live_migrate_and_evacuate_validation(gw: Gateway, act: Actor) -> 
     assert await act({"evacuate": {}}, token=admin, version="2.14") == conflict(
         act.sid, "evacuate", "paused"
     )
+
+
+async def test_a_snapshot_that_never_uploaded_is_deleted(
+    gw: Gateway, act: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from novamesh.common.apidb import models
+    from novamesh.gateway.domain import image_cleanup
+    from sqlalchemy import select
+
+    monkeypatch.setattr(image_cleanup, "POLL_SECONDS", 0.05)
+    # the fake router ends the action at once and nobody uploads: the image stays queued
+    status, body = await act({"createImage": {"name": "lost"}}, version="2.45")
+    assert status == 202
+    for _ in range(100):
+        async with gw.sessions() as s:
+            found = await s.scalar(select(models.Image).where(models.Image.id == body["image_id"]))
+        if found is None:
+            break
+        await asyncio.sleep(0.05)
+    assert found is None

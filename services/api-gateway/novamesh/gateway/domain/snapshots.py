@@ -9,7 +9,7 @@ from typing import Any
 from novamesh.cells.v1 import router_pb2
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
-from novamesh.gateway.domain import actions
+from novamesh.gateway.domain import actions, image_cleanup
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.image import build as build_images
 from novamesh.gateway.image.domain import Caller, ImageRecord
@@ -59,6 +59,7 @@ async def snapshot(
     except Exception:
         await images.delete(Caller(who.user_id, inst.project_id, ("admin",)), created.id)
         raise
+    image_cleanup.after_snapshot(deps, inst.uuid, created.id, inst.project_id)
     if backup is not None:
         await _rotate(deps, inst, backup, keep=created.id)
     return created.id
@@ -91,6 +92,7 @@ async def shelve(deps: Deps, who: Identity, request_id: str, inst: router_pb2.In
     except Exception:
         await images.delete(owner, created.id)
         raise
+    image_cleanup.after_snapshot(deps, inst.uuid, created.id, inst.project_id)
 
 
 async def _rotate(deps: Deps, inst: router_pb2.Instance, backup: Backup, keep: str) -> None:

@@ -10,7 +10,14 @@ from novamesh.cells.v1 import router_pb2
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.errors import BadRequest, Conflict
 from novamesh.gateway.clients import actions as actions_client
-from novamesh.gateway.domain import actions, moves, rebuilds, servers, snapshots
+from novamesh.gateway.domain import (
+    actions,
+    image_cleanup,
+    moves,
+    rebuilds,
+    servers,
+    snapshots,
+)
 from novamesh.gateway.domain.boot import generate_password
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply
@@ -79,6 +86,9 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
         return Reply(None, 202)
     if name == "unshelve":
         await actions.run(deps, who, rid, inst, "unshelve", _unshelve_params(call, inst, arg))
+        shelved_image = inst.system_metadata.get("shelved_image_id")
+        if shelved_image:
+            image_cleanup.after_unshelve(deps, inst.uuid, shelved_image, inst.project_id)
         return Reply(None, 202)
     if name == "forceDelete":
         policy.authorize(who, "os_compute_api:os-deferred-delete:force", inst.project_id)
