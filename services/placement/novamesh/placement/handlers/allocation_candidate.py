@@ -201,6 +201,10 @@ def _parse(req: http.Request) -> candidates.Query:
     )
 
 
+# Answers can be megabytes: no spaces after separators (an eighth less to send and parse).
+_COMPACT = (",", ":")
+
+
 def render(
     snap: Snapshot, result: candidates.Result, q: candidates.Query, v: http.Version
 ) -> bytes:
@@ -235,10 +239,10 @@ def render(
             part = memo[shape] = _summary(snap, pid, v, requested)
         parts.append(part)
     return (
-        '{"allocation_requests": '
-        + json.dumps(areqs)
-        + ', "provider_summaries": {'
-        + ", ".join(parts)
+        '{"allocation_requests":'
+        + json.dumps(areqs, separators=_COMPACT)
+        + ',"provider_summaries":{'
+        + ",".join(parts)
         + "}}"
     ).encode()
 
@@ -258,7 +262,7 @@ def _summary(snap: Snapshot, pid: int, v: http.Version, requested: set[str]) -> 
     if v.at_least(29):
         s["parent_provider_uuid"] = snap.parent_uuid(p)
         s["root_provider_uuid"] = snap.by_id[p.root_id].uuid
-    return f"{json.dumps(p.uuid)}: {json.dumps(s)}"
+    return f"{json.dumps(p.uuid)}:{json.dumps(s, separators=_COMPACT)}"
 
 
 _MEMO_SIZE = 64
