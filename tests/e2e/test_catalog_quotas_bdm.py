@@ -105,8 +105,17 @@ def test_flavor_extra_specs_and_access(mesh: Mesh) -> None:
         assert c.delete(f"/v2.1/flavors/{flavor_id}").status_code == 202
 
 
+def _public_image(mesh: Mesh) -> str:
+    """An image another project may boot (other tests leave private snapshots about)."""
+    images = httpx.get(f"{mesh.image_url}/v2/images", timeout=30).json()["images"]
+    return str(
+        next(i["id"] for i in images if i["status"] == "active" and i["visibility"] == "public")
+    )
+
+
 def test_quota_enforced_on_boot(mesh: Mesh) -> None:
-    flavor, image = flavor_and_image(mesh)
+    flavor, _ = flavor_and_image(mesh)
+    image = _public_image(mesh)
     project = f"e2e-quota-{uuid.uuid4().hex[:6]}"
     with client(mesh, "2.57") as admin, _as(mesh, f"u1:{project}", "2.57") as user:
         set_quota = admin.put(
