@@ -265,7 +265,20 @@ def _summary(snap: Snapshot, pid: int, v: http.Version, requested: set[str]) -> 
     return f"{json.dumps(p.uuid)}:{json.dumps(s, separators=_COMPACT)}"
 
 
+# Memoised answers per snapshot: at most this many, and this many bytes (oldest go first).
 _MEMO_SIZE = 64
+_MEMO_BYTES = 32 * 1024 * 1024
+
+
+def _remember(snap: Snapshot, key: tuple[Any, ...], body: bytes) -> None:
+    if key in snap.memo:  # computed meanwhile by a concurrent request
+        return
+    answers: list[tuple[Any, ...]] = snap.memo.setdefault("answers", [])
+    snap.memo[key] = body
+    answers.append(key)
+    snap.memo["bytes"] = snap.memo.get("bytes", 0) + len(body)
+    while len(answers) > 1 and (len(answers) > _MEMO_SIZE or snap.memo["bytes"] > _MEMO_BYTES):
+        snap.memo["bytes"] -= len(snap.memo.pop(answers.pop(0)))
 
 
 async def list_candidates(req: http.Request) -> http.Response:
@@ -283,9 +296,5 @@ async def list_candidates(req: http.Request) -> http.Response:
         )
         result = candidates.find(snap, q)
         body = render(snap, result, q, req.version)
-        answers = snap.memo.setdefault("answers", [])
-        answers.append(key)
-        if len(answers) > _MEMO_SIZE:
-            snap.memo.pop(answers.pop(0), None)
-        snap.memo[key] = body
+        _remember(snap, key, body)
     return http.ok(body, req.version)
