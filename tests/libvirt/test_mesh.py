@@ -8,6 +8,7 @@ libvirt's domain) besides what the API says.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid as uuidlib
@@ -20,7 +21,7 @@ import libvirt
 import pytest
 
 from tests.e2e.helpers import client, wait_for_gone
-from tests.libvirt.guestwatch import SerialLog
+from tests.libvirt.guestwatch import SerialLog, wait_until
 from tests.support import libvirtd
 from tests.support.mesh import Mesh, start_mesh
 
@@ -95,7 +96,7 @@ def guest_image_id(mesh: Mesh, guest_image: Path) -> str:
         "bare",
         kernel_id=kernel,
         ramdisk_id=ramdisk,
-        os_command_line="console=ttyS0 quiet",
+        os_command_line="console=ttyS0",
     )
 
 
@@ -230,6 +231,73 @@ async def test_a_guest_that_powers_itself_off_shows_shutoff(
     action(mesh, server["id"], {"os-start": None})
     with client(mesh) as c:
         wait_status(c, server["id"], "ACTIVE")
+
+
+def post_action(mesh: Mesh, server_id: str, body: dict[str, Any], version: str) -> httpx.Response:
+    with client(mesh, version) as c:
+        return c.post(f"/v2.1/servers/{server_id}/action", json=body)
+
+
+async def test_console_output_is_the_serial_log(mesh: Mesh, server: dict[str, Any]) -> None:
+    resp = post_action(mesh, server["id"], {"os-getConsoleOutput": {"length": 50}}, "2.1")
+    assert resp.status_code == 200, resp.text
+    output = resp.json()["output"]
+    assert "NOVAMESH-HB" in output and len(output.splitlines()) <= 50
+
+
+async def test_vnc_console_and_diagnostics(mesh: Mesh, server: dict[str, Any]) -> None:
+    with client(mesh, "2.48") as c:
+        resp = c.post(
+            f"/v2.1/servers/{server['id']}/remote-consoles",
+            json={"remote_console": {"protocol": "vnc", "type": "novnc"}},
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["remote_console"]["url"]
+        diag = c.get(f"/v2.1/servers/{server['id']}/diagnostics")
+        assert diag.status_code == 200, diag.text
+        body = diag.json()
+    assert body["state"] == "running" and body["driver"] == "libvirt"
+    assert body["num_cpus"] == 1 and body["memory_details"]["maximum"] == 128
+
+
+async def test_crash_dump_reaches_the_guest_kernel(mesh: Mesh, server: dict[str, Any]) -> None:
+    log = serial_log(mesh, server["id"])
+    resp = post_action(mesh, server["id"], {"trigger_crash_dump": None}, "2.17")
+    assert resp.status_code == 202, resp.text
+    await wait_until(lambda: "NMI" in log.text(), 30, "the guest kernel reporting the NMI")
+
+
+async def test_snapshot_becomes_an_active_qcow2_image(mesh: Mesh, server: dict[str, Any]) -> None:
+    resp = post_action(mesh, server["id"], {"createImage": {"name": "lv-snap"}}, "2.45")
+    assert resp.status_code == 202, resp.text
+    image_id = resp.json()["image_id"]
+    deadline = time.monotonic() + STATUS_TIMEOUT
+    image: dict[str, Any] = {}
+    async with httpx.AsyncClient(headers=TOKEN, timeout=30) as h:
+        while time.monotonic() < deadline:
+            image = (await h.get(f"{mesh.image_url}/v2/images/{image_id}")).json()
+            if image["status"] in ("active", "killed"):
+                break
+            await asyncio.sleep(0.2)
+        assert image["status"] == "active", image
+        data = (await h.get(f"{mesh.image_url}/v2/images/{image_id}/file")).content
+    assert data[:4] == b"QFI\xfb" and image["size"] == len(data)
+    with client(mesh) as c:
+        wait_status(c, server["id"], "ACTIVE")
+
+
+async def test_rescue_boots_the_rescue_disk_first(mesh: Mesh, server: dict[str, Any]) -> None:
+    log = serial_log(mesh, server["id"])
+    resp = post_action(mesh, server["id"], {"rescue": {}}, "2.1")
+    assert resp.status_code == 200, resp.text
+    with client(mesh) as c:
+        wait_status(c, server["id"], "RESCUE")
+    # The rescue disk is vda; the guest's own 1 GiB disk is vdb.
+    await log.wait_heartbeat(lambda b: "vdb:2097152," in b["disks"], what="the rescue layout")
+    assert post_action(mesh, server["id"], {"unrescue": None}, "2.1").status_code == 202
+    with client(mesh) as c:
+        wait_status(c, server["id"], "ACTIVE")
+    await log.wait_heartbeat(lambda b: "vdb" not in b["disks"], what="the guest's own layout")
 
 
 async def test_delete_removes_the_domain_and_its_files(

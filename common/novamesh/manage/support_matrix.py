@@ -45,10 +45,10 @@ LIBVIRT_QEMU_PROOFS = {
     "operation.get-host-uptime": f"{_LV_DRIVER}::test_host_capacity_is_the_real_host",
     "operation.get-host-ip": f"{_LV_DRIVER}::test_host_capacity_is_the_real_host",
     "operation.report-cpu-traits": f"{_LV_DRIVER}::test_host_capacity_is_the_real_host",
-    "operation.snapshot": f"{_LV_DRIVER}::test_snapshot_uploads_a_qcow2",
+    "operation.snapshot": f"{_LV_MESH}::test_snapshot_becomes_an_active_qcow2_image",
     "operation.resize": f"{_LV_DRIVER}::test_resize_then_revert_and_confirm",
-    "operation.rescue": f"{_LV_DRIVER}::test_rescue_and_unrescue",
-    "operation.trigger-crash-dump": f"{_LV_DRIVER}::test_crash_dump_sends_an_nmi",
+    "operation.rescue": f"{_LV_MESH}::test_rescue_boots_the_rescue_disk_first",
+    "operation.trigger-crash-dump": f"{_LV_MESH}::test_crash_dump_reaches_the_guest_kernel",
     "operation.attach-volume": f"{_LV_DRIVER}::test_attach_extend_swap_and_detach_volume",
     "operation.detach-volume": f"{_LV_DRIVER}::test_attach_extend_swap_and_detach_volume",
     "operation.extend-volume": f"{_LV_DRIVER}::test_attach_extend_swap_and_detach_volume",
@@ -56,8 +56,8 @@ LIBVIRT_QEMU_PROOFS = {
     "guest.disk.rate-limit": f"{_LV_DRIVER}::test_disk_io_limits_come_from_the_flavor",
     "operation.attach-interface": f"{_LV_DRIVER}::test_attach_and_detach_interface",
     "operation.detach-interface": f"{_LV_DRIVER}::test_attach_and_detach_interface",
-    "console.serial.log": f"{_LV_DRIVER}::test_console_output_and_vnc",
-    "console.vnc": f"{_LV_DRIVER}::test_console_output_and_vnc",
+    "console.serial.log": f"{_LV_MESH}::test_console_output_is_the_serial_log",
+    "console.vnc": f"{_LV_MESH}::test_vnc_console_and_diagnostics",
 }
 
 _LV_LXC = "tests/libvirt/test_lxc.py::test_container_lifecycle"

@@ -88,6 +88,8 @@ class ComputeManager:
         # Builds in progress; a terminate adds the uuid to _cancelled to stop one.
         self._building: set[str] = set()
         self._cancelled: set[str] = set()
+        # Instances a command is working on now (how many commands).
+        self._busy: dict[str, int] = {}
         self._actions = ActionRunner(driver, tracker, sink, self._lock)
         self._devices = DeviceRunner(driver, self._lock)
         # Data a finished action answers with, by id() of its command, until reported.
@@ -104,7 +106,7 @@ class ComputeManager:
 
     def _power_changed(self, host: str, uuid: str, power: PowerState) -> None:
         """A guest's power state changed outside any task (it shut itself down, crashed...)."""
-        if uuid in self._locks or uuid in self._building or power is PowerState.NOSTATE:
+        if uuid in self._busy or uuid in self._building or power is PowerState.NOSTATE:
             return
         # As Nova's power-state sync: a guest that stopped by itself is STOPPED; otherwise
         # only the power state changes (vm_state "" leaves it as it is).
@@ -135,11 +137,17 @@ class ComputeManager:
                 return
             if not self._ledger.begin(command_id):
                 return
+            # While a command works on a guest, its power changes are the command's to report.
+            self._busy[uuid] = self._busy.get(uuid, 0) + 1
             try:
                 error = await work()
             except Exception as exc:
                 LOG.exception("command %s failed unexpectedly", command_id)
                 error = DriverError(f"unexpected agent error: {exc}")
+            finally:
+                self._busy[uuid] -= 1
+                if not self._busy[uuid]:
+                    del self._busy[uuid]
             data = self._answers.pop(id(command), {})
             outcome = Outcome(
                 command_id=command_id,

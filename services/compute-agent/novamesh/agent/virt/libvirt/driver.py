@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import shutil
 import socket
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import libvirt
 from novamesh.agent.states import PowerState
@@ -51,6 +53,23 @@ LOG = logging.getLogger(__name__)
 
 # (host, instance uuid, power state now)
 PowerEventHandler = Callable[[str, str, PowerState], None]
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _notes_power(method: F) -> F:
+    """The command that called this reports the guest's power state itself: note it, so the
+    lifecycle events the operation caused do not report it a second time, late."""
+
+    @functools.wraps(method)
+    async def wrapper(self: LibvirtDriver, host: str, target: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return await method(self, host, target, *args, **kw)
+        finally:
+            await self._note_power(target if isinstance(target, str) else target.uuid)
+
+    return cast(F, wrapper)
 
 
 class LibvirtDriver(DeviceOps):
@@ -172,6 +191,13 @@ class LibvirtDriver(DeviceOps):
         self._last_power[uuid] = power
         for handler in self._handlers:
             handler(self.list_hosts()[0], uuid, power)
+
+    async def _note_power(self, uuid: str) -> None:
+        try:
+            dom = await self._domain(uuid)
+            self._last_power[uuid] = await self._conn.call(power_state, dom)
+        except (DriverError, libvirt.libvirtError):
+            self._last_power.pop(uuid, None)
 
     async def _sync_loop(self) -> None:
         while True:
@@ -302,6 +328,7 @@ class LibvirtDriver(DeviceOps):
         if start:
             await self._conn.call(dom.create)
 
+    @_notes_power
     async def spawn(self, host: str, instance: InstanceSpec) -> Sequence[NetworkInterface]:
         files = self._files(instance.uuid)
         files.dir.mkdir(parents=True, exist_ok=True)
@@ -377,15 +404,18 @@ class LibvirtDriver(DeviceOps):
         with contextlib.suppress(libvirt.libvirtError):
             await self._conn.call(dom.destroy)
 
+    @_notes_power
     async def power_off(self, host: str, uuid: str) -> None:
         await self._stop(await self._domain(uuid))
 
+    @_notes_power
     async def power_on(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         if await self._conn.call(dom.isActive):
             return
         await self._conn.call(dom.create)
 
+    @_notes_power
     async def reboot(self, host: str, uuid: str, *, hard: bool) -> None:
         dom = await self._domain(uuid)
         if not hard and await self._conn.call(power_state, dom) == PowerState.RUNNING:
@@ -404,21 +434,25 @@ class LibvirtDriver(DeviceOps):
             await self._conn.call(dom.managedSaveRemove, 0)
         await self._define_and_start(await self._guest_config(spec, ifaces))
 
+    @_notes_power
     async def pause(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.RUNNING, "pause")
         await self._conn.call(dom.suspend)
 
+    @_notes_power
     async def unpause(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.PAUSED, "unpause")
         await self._conn.call(dom.resume)
 
+    @_notes_power
     async def suspend(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.RUNNING, "suspend")
         await self._conn.call(dom.managedSave, 0)
 
+    @_notes_power
     async def resume(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.SUSPENDED, "resume")
@@ -460,6 +494,7 @@ class LibvirtDriver(DeviceOps):
 
     # ---- snapshot -------------------------------------------------------------------------
 
+    @_notes_power
     async def snapshot(self, host: str, uuid: str, image_id: str) -> None:
         dom = await self._domain(uuid)
         files = self._files(uuid)
@@ -486,6 +521,7 @@ class LibvirtDriver(DeviceOps):
 
     # ---- resize (same host: the disk stays, the domain changes) ---------------------------
 
+    @_notes_power
     async def migrate_disk_and_power_off(self, host: str, uuid: str, dest_host: str) -> None:
         if dest_host and dest_host != self.list_hosts()[0]:
             raise DriverError("the libvirt driver resizes on the same host only", retryable=True)
@@ -496,6 +532,7 @@ class LibvirtDriver(DeviceOps):
             await asyncio.to_thread(_copy, files.disk, files.resize_backup)
         files.spec_file.replace(files.old_spec_file)
 
+    @_notes_power
     async def finish_migration(self, host: str, instance: InstanceSpec) -> None:
         files = self._files(instance.uuid)
         old = files.load_old()
@@ -512,6 +549,7 @@ class LibvirtDriver(DeviceOps):
         files.resize_backup.unlink(missing_ok=True)
         files.old_spec_file.unlink(missing_ok=True)
 
+    @_notes_power
     async def finish_revert_migration(self, host: str, instance: InstanceSpec) -> None:
         files = self._files(instance.uuid)
         dom = await self._domain(instance.uuid)
@@ -526,6 +564,7 @@ class LibvirtDriver(DeviceOps):
 
     # ---- rescue ---------------------------------------------------------------------------
 
+    @_notes_power
     async def rescue(self, host: str, uuid: str, image_id: str, admin_pass: str) -> None:
         spec, ifaces = self._spec(uuid)
         dom = await self._domain(uuid)
@@ -539,6 +578,7 @@ class LibvirtDriver(DeviceOps):
         cfg = await self._guest_config(spec, ifaces, rescue_props=props)
         await self._define_and_start(cfg)
 
+    @_notes_power
     async def unrescue(self, host: str, uuid: str) -> None:
         spec, ifaces = self._spec(uuid)
         dom = await self._domain(uuid)
