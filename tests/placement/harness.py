@@ -88,6 +88,8 @@ def placement(
         NOVAMESH__TELEMETRY__ENABLED="false",
         NOVAMESH__LOG_LEVEL="WARNING",
         NOVAMESH__PLACEMENT__POLICY=policy,
+        # Upstream's noauth2: no token, no entry (its tests check the 401).
+        NOVAMESH__PLACEMENT__ANONYMOUS_AS_DEFAULT_USER="false",
     )
     if db_url:
         env["NOVAMESH__DATABASE__PLACEMENT_URL"] = db_url

@@ -240,6 +240,10 @@ class PlacementConfig:
     # rules still apply), "secure" (the new defaults: reshaper is service-only, usages are open
     # to the project's readers) or "open" (every rule but admin_api allows any token).
     policy: str = "legacy"
+    # A request without X-Auth-Token acts as [auth] default_user (an admin), as the gateway's
+    # does, so the CLI with `auth_type: none` works on a development mesh; false: a 401, as
+    # upstream's noauth2 answers (its tests expect that).
+    anonymous_as_default_user: bool = True
 
 
 @dataclass

@@ -38,8 +38,16 @@ async def build(cfg: config_mod.Config) -> service.ServiceSpec:
     store = await open_store(cfg.expand(cfg.database.placement_url), cfg.database.echo)
     typed = PlacementServicer(store)
     tree_servicer = PlacementTreeServicer(store)
+    anonymous = None
+    if cfg.placement.anonymous_as_default_user:
+        anonymous = policy.Credentials(
+            frozenset({"admin", "member", "reader"}), cfg.auth.default_project, False
+        )
     rest_handler = rest.generic_handler(
-        store, policy.parse_mode(cfg.placement.policy), cfg.endpoints.placement_public_url
+        store,
+        policy.parse_mode(cfg.placement.policy),
+        cfg.endpoints.placement_public_url,
+        anonymous,
     )
 
     async def on_stop() -> None:

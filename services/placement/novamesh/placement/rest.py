@@ -181,11 +181,17 @@ def _check_content(route: Route, req: http.Request) -> None:
 
 class RestAdapter:
     def __init__(
-        self, store: Store, mode: policy.Mode = policy.Mode.LEGACY, public_url: str = ""
+        self,
+        store: Store,
+        mode: policy.Mode = policy.Mode.LEGACY,
+        public_url: str = "",
+        anonymous: policy.Credentials | None = None,
     ) -> None:
         self.store = store
         self.mode = mode
         self.public_url = public_url.rstrip("/")
+        # Who a request without a token is; None: nobody (a 401 where policy applies).
+        self.anonymous = anonymous
 
     async def dispatch(
         self, name: str, request: api_pb.PlacementRestRequest, context: Any
@@ -220,7 +226,7 @@ class RestAdapter:
                 content_type=request.body.content_type,
                 version=version,
                 store=self.store,
-                credentials=_credentials(md) if "x-auth-token" in md else None,
+                credentials=_credentials(md) if "x-auth-token" in md else self.anonymous,
             )
             if not version.at_least(route.min_version):
                 raise errors.PlacementError(
@@ -274,9 +280,12 @@ class RestAdapter:
 
 
 def generic_handler(
-    store: Store, mode: policy.Mode = policy.Mode.LEGACY, public_url: str = ""
+    store: Store,
+    mode: policy.Mode = policy.Mode.LEGACY,
+    public_url: str = "",
+    anonymous: policy.Credentials | None = None,
 ) -> grpc.GenericRpcHandler[api_pb.PlacementRestRequest, httpbody_pb2.HttpBody]:
-    adapter = RestAdapter(store, mode, public_url)
+    adapter = RestAdapter(store, mode, public_url, anonymous)
     handlers = {}
     for name in ROUTES:
 
