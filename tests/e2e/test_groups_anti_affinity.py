@@ -54,7 +54,8 @@ def _group(mesh: Mesh, name: str, rules: dict[str, int] | None = None) -> dict[s
 
 def _boot_many(mesh: Mesh, group_id: str, count: int) -> list[dict[str, Any]]:
     """Boot `count` servers at once into the group; their final state as an admin sees it."""
-    flavor, image = flavor_and_image(mesh)
+    flavor, _ = flavor_and_image(mesh)
+    image = _public_image(mesh)
 
     def boot(index: int) -> str:
         server = {"name": f"grp-{index}", "imageRef": image, "flavorRef": flavor}
@@ -76,6 +77,14 @@ def _boot_many(mesh: Mesh, group_id: str, count: int) -> list[dict[str, Any]]:
         servers = [wait_for_status(c, sid, "ACTIVE", "ERROR") for sid in ids]
     assert len(ids) == count, [str(f.exception()) for f in futures if f.exception()]
     return servers
+
+
+def _public_image(mesh: Mesh) -> str:
+    """The seeded image: the project's users cannot boot other tests' private snapshots."""
+    images = httpx.get(f"{mesh.image_url}/v2/images", timeout=30).json()["images"]
+    return str(
+        next(i["id"] for i in images if i["status"] == "active" and i["visibility"] == "public")
+    )
 
 
 def _cleanup(mesh: Mesh, servers: list[dict[str, Any]], group_id: str) -> None:
