@@ -1,14 +1,14 @@
 """A host's NUMA cells and PCI device pools: what NUMATopologyFilter and PciPassthroughFilter
 schedule against.
 
-Drivers that know their host's topology offer `host_topology(host)`; the agent adds usage. Guests
-are not pinned to cells yet, so a cell's usage is the host's usage shared out in proportion to
-the cell's size (a guest's memory and vCPUs count somewhere on the host; this keeps the cells'
-free room honest in total), and every PCI device is free (nothing attaches devices yet).
+Drivers that know their host's topology offer `host_topology(host)`; the agent adds usage: what
+guests with a NUMA topology hold (numa_claims.py), plus the floating guests' use shared out over
+the cells by size. Every PCI device is reported free (nothing attaches devices yet).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -32,6 +32,16 @@ class PciPool:
     count: int
     numa_node: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CellUse:
+    """What guests with a NUMA topology hold of one cell."""
+
+    cell: int
+    cpus: int
+    memory_mb: int
+    pinned: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,20 +84,33 @@ def simulate(vcpus: int, memory_mb: int, numa_nodes: int, pci_devices: list[str]
     return HostTopology(tuple(cells), tuple(pools))
 
 
-def with_usage(topo: HostTopology, vcpus_used: int, memory_used: int) -> HostTopology:
-    """The topology with the host's guest usage shared out over its cells by size."""
+def with_usage(
+    topo: HostTopology,
+    vcpus_used: int,
+    memory_used: int,
+    numa: Mapping[int, CellUse] | None = None,
+) -> HostTopology:
+    """The topology with its use: what guests with a NUMA topology hold of each cell, plus the
+    rest of the host's use (floating guests) shared out over the cells by size."""
+    numa = numa or {}
     total_cpus = sum(len(c.cpus) for c in topo.cells)
     total_mem = sum(c.memory_mb for c in topo.cells)
-    cells = tuple(
-        NumaCell(
-            c.id,
-            c.cpus,
-            c.memory_mb,
-            c.siblings,
-            cpu_usage=round(vcpus_used * len(c.cpus) / total_cpus) if total_cpus else 0,
-            memory_usage=round(memory_used * c.memory_mb / total_mem) if total_mem else 0,
-            pinned_cpus=c.pinned_cpus,
+    float_cpus = max(0, vcpus_used - sum(u.cpus for u in numa.values()))
+    float_mem = max(0, memory_used - sum(u.memory_mb for u in numa.values()))
+    cells = []
+    for c in topo.cells:
+        held = numa.get(c.id, CellUse(c.id, 0, 0))
+        cpu_share = round(float_cpus * len(c.cpus) / total_cpus) if total_cpus else 0
+        mem_share = round(float_mem * c.memory_mb / total_mem) if total_mem else 0
+        cells.append(
+            NumaCell(
+                c.id,
+                c.cpus,
+                c.memory_mb,
+                c.siblings,
+                cpu_usage=held.cpus + cpu_share,
+                memory_usage=held.memory_mb + mem_share,
+                pinned_cpus=tuple(sorted(held.pinned)),
+            )
         )
-        for c in topo.cells
-    )
-    return HostTopology(cells, topo.pci_pools)
+    return HostTopology(tuple(cells), topo.pci_pools)

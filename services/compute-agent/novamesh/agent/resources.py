@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from novamesh.agent import identity
 from novamesh.agent.host_topology import HostTopology, TopologyAware, with_usage
+from novamesh.agent.numa_claims import NumaClaims
 from novamesh.agent.virt.driver import Driver, host_traits
 from novamesh.agent.virt.model import InstanceInfo, InstanceSpec, InsufficientCapacity
 
@@ -91,6 +92,7 @@ class ResourceTracker:
         # Per host: (vcpus, memory_mb, disk_gb, guests) claimed, kept as running sums because a
         # fake host may hold thousands of guests.
         self._usage: dict[str, tuple[int, int, int, int]] = {}
+        self._numa = NumaClaims(overcommit.cpu_allocation_ratio, overcommit.ram_allocation_ratio)
 
     def recover(self, guests: list[InstanceInfo]) -> None:
         """Count the guests that were already running when the agent started."""
@@ -123,9 +125,16 @@ class ResourceTracker:
                     f"< requested {wanted} {unit}."
                 )
         self._add(Claim(instance.uuid, host, instance.vcpus, instance.memory_mb, instance.disk_gb))
+        if isinstance(self._driver, TopologyAware):
+            try:
+                self._numa.claim(host, self._driver.host_topology(host), instance)
+            except InsufficientCapacity:
+                self.release(instance.uuid)
+                raise
 
     def release(self, uuid: str) -> str | None:
         """Give back an instance's resources; returns its host, None when it held nothing."""
+        self._numa.release(uuid)
         claim = self._claims.pop(uuid, None)
         if claim is None:
             return None
@@ -141,6 +150,7 @@ class ResourceTracker:
     def rekey(self, old: str, new: str) -> None:
         """Hold a claim under another name: a move keeps the source's resources under the
         migration's uuid while the instance claims its destination."""
+        self._numa.rekey(old, new)
         claim = self._claims.pop(old, None)
         if claim is not None:
             self._claims[new] = Claim(new, claim.host, claim.vcpus, claim.memory_mb, claim.disk_gb)
@@ -181,7 +191,8 @@ class ResourceTracker:
     def _topology(self, host: str, vcpus_used: int, memory_used: int) -> HostTopology:
         if not isinstance(self._driver, TopologyAware):
             return HostTopology()
-        return with_usage(self._driver.host_topology(host), vcpus_used, memory_used)
+        topo = self._driver.host_topology(host)
+        return with_usage(topo, vcpus_used, memory_used, self._numa.usage(host))
 
     def _add(self, claim: Claim) -> None:
         self.release(claim.uuid)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from novamesh.agent.convert import report_to_proto
 from novamesh.agent.host_topology import HostTopology, NumaCell, PciPool, simulate, with_usage
 from novamesh.agent.resources import Overcommit, ResourceTracker
 from novamesh.agent.virt.fake import FakeDriver, FakeSettings
-from novamesh.agent.virt.model import InstanceSpec
+from novamesh.agent.virt.model import InstanceSpec, InsufficientCapacity
 
 
 def test_simulate_splits_cpus_memory_and_devices_over_cells() -> None:
@@ -45,3 +46,47 @@ def test_fake_hosts_report_their_topology() -> None:
         ("10de", "1eb8", 1, 0),
         ("10de", "1eb8", 1, 1),
     ]
+
+
+def _tracker() -> ResourceTracker:
+    settings = FakeSettings(hosts=("h-1",), vcpus=8, memory_mb=16384, numa_nodes=2)
+    return ResourceTracker(FakeDriver(settings), Overcommit(reserved_host_memory_mb=0), "nova")
+
+
+def test_dedicated_guests_pin_cpus_cell_by_cell_until_none_fit() -> None:
+    tracker = _tracker()
+    pinned = {"hw:cpu_policy": "dedicated"}
+    for n in (1, 2):
+        spec = InstanceSpec(uuid=f"d-{n}", vcpus=4, memory_mb=1024, flavor_extra_specs=pinned)
+        tracker.claim("h-1", spec)
+    cells = report_to_proto(tracker.report("h-1")).numa_cells
+    assert [list(c.pinned_cpus) for c in cells] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert [(c.cpu_usage, c.memory_usage) for c in cells] == [(4, 1024), (4, 1024)]
+    third = InstanceSpec(uuid="d-3", vcpus=1, memory_mb=512, flavor_extra_specs=pinned)
+    with pytest.raises(InsufficientCapacity) as err:
+        tracker.claim("h-1", third)
+    assert err.value.retryable
+    # Nothing of the refused guest is left behind; a released guest's CPUs are free again.
+    assert "d-3" not in tracker.instances("h-1")
+    tracker.release("d-1")
+    tracker.claim("h-1", third)
+    cells = report_to_proto(tracker.report("h-1")).numa_cells
+    assert [list(c.pinned_cpus) for c in cells] == [[0], [4, 5, 6, 7]]
+
+
+def test_numa_guests_hold_their_cells_and_floating_guests_are_shared_out() -> None:
+    tracker = _tracker()
+    two_cells = {"hw:numa_nodes": "2"}
+    tracker.claim(
+        "h-1", InstanceSpec(uuid="n", vcpus=4, memory_mb=4096, flavor_extra_specs=two_cells)
+    )
+    tracker.claim("h-1", InstanceSpec(uuid="f", vcpus=2, memory_mb=2048))
+    cells = report_to_proto(tracker.report("h-1")).numa_cells
+    assert [(c.cpu_usage, c.memory_usage) for c in cells] == [(3, 3072), (3, 3072)]
+    # A cell has 8192 MiB, 2048 of them held by "n" (floating guests hold no cell): 6200 fits
+    # in neither.
+    too_big = {"hw:numa_nodes": "1"}
+    with pytest.raises(InsufficientCapacity):
+        tracker.claim(
+            "h-1", InstanceSpec(uuid="b", vcpus=2, memory_mb=6200, flavor_extra_specs=too_big)
+        )
