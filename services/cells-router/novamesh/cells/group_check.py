@@ -3,13 +3,17 @@ compute host): the scheduler may have let two members of a group onto one host w
 not see the other's pick (several scheduler replicas, a pick it had forgotten). The check sees
 every member recorded in the cell, so it catches what the scheduler's view missed.
 
-Members are ordered by creation (then uuid): of two builds racing onto one host, the earlier
-keeps it and the later fails as retryable, so the router reschedules it to an alternate. Both
-see the same order, so they never both give way.
+A member counts against this build when it is recorded on the host and is established there:
+created earlier (creation time, then uuid), already past this check (`GroupGate.passed`), or no
+longer building. Checks of one group run one at a time, so of two builds racing onto one host
+exactly one keeps it whichever checks first, and the other fails as retryable and is rescheduled
+to an alternate; they never both give way. (The gate is per router process; replicas rely on
+the creation order alone.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from novamesh.cells.db import models
@@ -21,6 +25,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ANTI_AFFINITY_VIOLATED = "Anti-affinity instance group policy was violated."
 AFFINITY_VIOLATED = "Affinity instance group policy was violated."
 _HARD = ("affinity", "anti-affinity")
+# Seconds a finished build keeps counting as past the check (its state catches up meanwhile).
+PASSED_GRACE = 60.0
+
+
+class GroupGate:
+    """One check at a time per group, and which builds passed theirs (until they finish)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.passed: set[str] = set()
+
+    def lock(self, group_uuid: str) -> asyncio.Lock:
+        return self._locks.setdefault(group_uuid, asyncio.Lock())
 
 
 async def current_members(api: async_sessionmaker[AsyncSession], group_uuid: str) -> set[str]:
@@ -47,6 +64,7 @@ async def violation(
     members: set[str],
     instance_uuid: str,
     host: str,
+    passed: set[str] | frozenset[str] = frozenset(),
 ) -> str | None:
     """Why this instance may not run on `host`, or None. `session` is the instance's cell."""
     if group.policy not in _HARD:
@@ -56,7 +74,12 @@ async def violation(
         return None
     rows = (
         await session.execute(
-            select(models.Instance.uuid, models.Instance.host, models.Instance.created_at).where(
+            select(
+                models.Instance.uuid,
+                models.Instance.host,
+                models.Instance.created_at,
+                models.Instance.vm_state,
+            ).where(
                 models.Instance.uuid.in_(sorted(others | {instance_uuid})),
                 models.Instance.deleted.is_(False),
             )
@@ -66,13 +89,21 @@ async def violation(
     if mine is None:
         return None
     key = _order(mine.created_at, mine.uuid)
-    earlier = [
-        r for r in rows if r.uuid != instance_uuid and r.host and _order(r.created_at, r.uuid) < key
+    established = [
+        r
+        for r in rows
+        if r.uuid != instance_uuid
+        and r.host
+        and (
+            _order(r.created_at, r.uuid) < key
+            or r.uuid in passed
+            or (r.vm_state or "building") != "building"
+        )
     ]
-    on_host = sum(1 for r in earlier if r.host == host)
+    on_host = sum(1 for r in established if r.host == host)
     if group.policy == "anti-affinity":
         return ANTI_AFFINITY_VIOLATED if on_host >= _max_per_host(group) else None
-    return AFFINITY_VIOLATED if earlier and not on_host else None
+    return AFFINITY_VIOLATED if established and not on_host else None
 
 
 def _order(created: dt.datetime | None, uuid: str) -> tuple[float, str]:
