@@ -319,6 +319,21 @@ async def test_attach_and_detach_a_volume(mesh: Mesh, server: dict[str, Any]) ->
     await log.wait_heartbeat(lambda b: "vdb" not in b["disks"], what="the volume gone")
 
 
+async def test_rebuild_boots_a_fresh_guest(
+    mesh: Mesh, server: dict[str, Any], guest_image_id: str, conn: libvirt.virConnect
+) -> None:
+    disk = mesh.state_dir / "libvirt" / server["id"] / "disk"
+    before = disk.stat().st_ino
+    resp = post_action(mesh, server["id"], {"rebuild": {"imageRef": guest_image_id}}, "2.1")
+    assert resp.status_code == 202, resp.text
+    with client(mesh) as c:
+        wait_status(c, server["id"], "ACTIVE")
+    # A new root disk from the image, a new domain, a new first boot.
+    assert disk.stat().st_ino != before
+    assert conn.lookupByUUIDString(server["id"]).state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    await serial_log(mesh, server["id"]).wait_boots(1)
+
+
 async def test_delete_removes_the_domain_and_its_files(
     mesh: Mesh, server: dict[str, Any], conn: libvirt.virConnect
 ) -> None:

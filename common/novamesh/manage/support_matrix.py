@@ -35,6 +35,7 @@ LIBVIRT_QEMU_PROOFS = {
     "storage.image": f"{_LV_MESH}::test_boot_runs_a_real_guest",
     "operation.terminate": f"{_LV_MESH}::test_delete_removes_the_domain_and_its_files",
     "operation.reboot": f"{_LV_MESH}::test_soft_and_hard_reboot",
+    "operation.rebuild": f"{_LV_MESH}::test_rebuild_boots_a_fresh_guest",
     "operation.pause": f"{_LV_MESH}::test_pause_unpause_suspend_resume",
     "operation.unpause": f"{_LV_MESH}::test_pause_unpause_suspend_resume",
     "operation.suspend": f"{_LV_MESH}::test_pause_unpause_suspend_resume",
@@ -61,17 +62,15 @@ LIBVIRT_QEMU_PROOFS = {
 }
 
 _LV_LXC = "tests/libvirt/test_lxc.py::test_container_lifecycle"
+_LV_LXC_MESH = "tests/libvirt/test_mesh_lxc.py::test_container_boots_stops_starts_and_goes"
 LIBVIRT_LXC_PROOFS = {
-    row: _LV_LXC
-    for row in (
-        "operation.launch",
-        "operation.terminate",
-        "operation.reboot",
-        "operation.get-guest-info",
-        "operation.pause",
-        "operation.unpause",
-        "storage.image",
-    )
+    "operation.launch": _LV_LXC_MESH,
+    "operation.terminate": _LV_LXC_MESH,
+    "storage.image": _LV_LXC_MESH,
+    "operation.reboot": _LV_LXC,
+    "operation.get-guest-info": _LV_LXC,
+    "operation.pause": _LV_LXC,
+    "operation.unpause": _LV_LXC,
 }
 
 

@@ -26,6 +26,7 @@ CAPABILITIES = {
         "operation.suspend",
         "operation.resume",
         "operation.snapshot",
+        "operation.rebuild",
         "operation.resize",
         "operation.rescue",
         "operation.trigger-crash-dump",
