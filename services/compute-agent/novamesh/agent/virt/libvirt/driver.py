@@ -479,9 +479,9 @@ class LibvirtDriver(DeviceOps):
         root = ET.fromstring(await self._conn.call(dom.XMLDesc, 0))
         graphics = root.find("./devices/graphics[@type='vnc']")
         port = int(graphics.get("port", "-1")) if graphics is not None else -1
-        if port <= 0:
+        if graphics is None or port <= 0:
             raise InvalidInstanceState(f"instance {uuid} has no VNC server (is it running?)")
-        return graphics.get("listen", "127.0.0.1") if graphics is not None else "", port
+        return graphics.get("listen", "127.0.0.1"), port
 
     async def get_diagnostics(self, host: str, uuid: str) -> Diagnostics:
         dom = await self._domain(uuid)
