@@ -110,14 +110,33 @@ def fixture_env() -> dict[str, str]:
     return env
 
 
-# Why the tests that still fail do, per file: each is the edge's doing, not placement's.
-KNOWN_FAILURES = {
-    "basic-http.yaml": "'bad content length not int': the test client refuses to send it",
-    "bug-1674694.yaml": "Accept: text/html errors: the edge renders every error as JSON",
-    "microversion.yaml": "Accept: text/html errors: the edge renders every error as JSON",
-    "cors.yaml": "Envoy's CORS filter lists all allowed headers (upstream echoes the "
-    "requested ones) and routes a preflight from a disallowed origin (405, upstream 200)",
+# Why the tests that still fail do, per file (none known now).
+KNOWN_FAILURES: dict[str, str] = {}
+
+# Tests no HTTP client can send, per file: run as skipped with the reason. (Sent from a raw
+# socket instead, Envoy's HTTP/1 codec answers 400 before any filter: tests/placement.)
+UNSENDABLE = {
+    "basic-http.yaml": {
+        "bad content length not int": "the client library refuses to send "
+        "'Content-Length: hi mom' (test_bad_input sends it over a raw socket)",
+    },
 }
+
+
+def sendable(path: Path, work: Path) -> Path:
+    """The file itself, or a copy in `work` (same name, so test names stay) with the tests no
+    client can send marked `skip`."""
+    skips = UNSENDABLE.get(path.name)
+    if not skips:
+        return path
+    doc = yaml.safe_load(path.read_text())
+    for test in doc.get("tests") or []:
+        if test.get("name") in skips:
+            test["skip"] = skips[test["name"]]
+    copy = work / "sendable" / path.name
+    copy.parent.mkdir(exist_ok=True)
+    copy.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return copy
 
 
 def fixtures_of(path: Path) -> list[str]:
@@ -161,7 +180,12 @@ def run_file(
         finally:
             api.close()
         out = subprocess.run(
-            [str(Path(sys.executable).parent / "gabbi-run"), ports.url, "--", str(path)],
+            [
+                str(Path(sys.executable).parent / "gabbi-run"),
+                ports.url,
+                "--",
+                str(sendable(path, work)),
+            ],
             env=genv,
             capture_output=True,
             text=True,
@@ -191,6 +215,9 @@ def report(results: list[dict[str, object]]) -> str:
             note = str(r.get("error", ""))
             if int(str(r["failed"])) and r["file"] in KNOWN_FAILURES:
                 note = f"{note} {KNOWN_FAILURES[str(r['file'])]}".strip()
+            if int(str(r["skipped_tests"])) and r["file"] in UNSENDABLE:
+                reasons = "; ".join(f"{k}: {v}" for k, v in UNSENDABLE[str(r["file"])].items())
+                note = f"{note} skipped {reasons}".strip()
             if r.get("policy", "legacy") != "legacy":
                 note = f"policy {r['policy']} {note}".strip()
             lines.append(

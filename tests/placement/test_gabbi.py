@@ -24,6 +24,10 @@ SUBSET = [
     "granular.yaml",
     "allocations-1.28.yaml",
     "reshaper.yaml",
+    # The edge's part: HTML errors for a browser, CORS as oslo.middleware, raw HTTP oddities.
+    "basic-http.yaml",
+    "bug-1674694.yaml",
+    "cors.yaml",
 ]
 
 

@@ -79,8 +79,8 @@ def test_transcoder_options(descriptors: desc.Descriptors) -> None:
     hcm = boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     names = [f["name"] for f in hcm["http_filters"]]
     assert names == [
-        "envoy.filters.http.cors",
         "envoy.filters.http.lua",
+        "envoy.filters.http.cors",
         "envoy.filters.http.grpc_json_transcoder",
         "envoy.filters.http.router",
     ]
@@ -92,7 +92,7 @@ def test_transcoder_options(descriptors: desc.Descriptors) -> None:
     }
     assert Path(transcoder["proto_descriptor"]).is_absolute()
     assert hcm["codec_type"] == "AUTO"
-    lua = hcm["http_filters"][1]["typed_config"]["default_source_code"]["inline_string"]
+    lua = hcm["http_filters"][0]["typed_config"]["default_source_code"]["inline_string"]
     assert lua.startswith('local CONFIG = {["fault_format"] = "nova"')
     cluster = boot["static_resources"]["clusters"][0]
     assert cluster["type"] == "STATIC"

@@ -173,6 +173,56 @@ async def test_cors_preflight(nova: httpx.AsyncClient) -> None:
     )
     assert resp.status_code == 200
     assert resp.headers["access-control-allow-origin"] == "http://valid.example.com"
+    # oslo.middleware's cors echoes what was asked for, not the whole allow list.
+    assert resp.headers["access-control-allow-headers"] == "openstack-api-version"
+
+
+async def test_cors_preflight_asking_for_a_header_not_allowed(nova: httpx.AsyncClient) -> None:
+    resp = await nova.options(
+        "/v2.1/servers",
+        headers={
+            "origin": "http://valid.example.com",
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "content-type, x-not-allowed",
+        },
+    )
+    assert resp.status_code == 200
+    assert not [h for h in resp.headers if h.startswith("access-control-")]
+
+
+async def test_cors_preflight_from_other_origin_is_200_without_cors(
+    nova: httpx.AsyncClient,
+) -> None:
+    resp = await nova.options(
+        "/v2.1/servers",
+        headers={"origin": "http://invalid.example.com", "access-control-request-method": "GET"},
+    )
+    assert resp.status_code == 200
+    assert "access-control-allow-origin" not in resp.headers
+    plain = await nova.get("/v2.1/servers/abc", headers={"origin": "http://valid.example.com"})
+    assert plain.headers["access-control-allow-origin"] == "http://valid.example.com"
+
+
+async def test_placement_errors_are_html_to_a_browser(edge: Any) -> None:
+    html = {"accept": "text/html"}
+    async with httpx.AsyncClient(base_url=edge.placement) as client:
+        missing = await client.get("/v2.1/servers/forbidden", headers=html)
+        unknown = await client.get("/barnabas", headers=html)
+        late = await client.get("/v2.1/servers/late", headers=html)
+        both = await client.get("/barnabas", headers={"accept": "text/html, application/json"})
+    assert missing.status_code == 403
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "<title>403 Forbidden</title>" in missing.text
+    assert "Policy &quot;x&quot; says &quot;no&quot; \\ ü" in missing.text
+    assert unknown.status_code == 404
+    assert "The resource could not be found." in unknown.text
+    assert late.status_code == 409
+    assert "generation conflict" in late.text
+    assert late.headers["openstack-api-version"] == "compute 2.60"
+    assert both.headers["content-type"] == "application/json"
+    async with httpx.AsyncClient(base_url=edge.nova) as client:
+        nova = await client.get("/v2.1/servers/nope", headers=html)
+    assert nova.headers["content-type"] == "application/json"
 
 
 async def test_http2_cleartext(edge: Any) -> None:

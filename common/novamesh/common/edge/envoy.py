@@ -1,7 +1,7 @@
 """Envoy bootstrap for the edge: one listener per REST face, each transcoding to a gRPC backend.
 
-Per listener: HTTP/1.1 and h2c on one port (codec AUTO), CORS, the Lua shim (before the
-transcoder, so it sees the client's path and the transcoded reply), the gRPC-JSON transcoder,
+Per listener: HTTP/1.1 and h2c on one port (codec AUTO), the Lua shim (before the transcoder,
+so it sees the client's path and the transcoded reply), CORS, the gRPC-JSON transcoder,
 the router; `local_reply_config` renders Envoy's own errors in the listener's fault format.
 Native gRPC passes through the same port untouched. See the research notes on Envoy 1.40's
 transcoder for why each option is set.
@@ -42,6 +42,14 @@ CORS_ALLOW_HEADERS = (
 CORS_EXPOSE_HEADERS = (
     "openstack-api-version, x-openstack-nova-api-version, x-openstack-request-id, "
     "x-compute-request-id, location, vary, last-modified, content-md5"
+)
+CORS_SIMPLE_HEADERS = (
+    "cache-control",
+    "content-language",
+    "content-type",
+    "expires",
+    "last-modified",
+    "pragma",
 )
 # Big enough for a Nova detail listing or a small image upload held whole by a filter.
 BUFFER_LIMIT = 32 * 1024 * 1024
@@ -104,9 +112,19 @@ def lua_for(listener: Listener, descriptors: desc.Descriptors) -> str:
         "collections": {name: True for name in desc.collections(bindings)},
         "routes": [list(route) for route in desc.route_table(bindings)],
         "version_header": ["placement", "1.0"] if listener.fault_format == "placement" else None,
+        # Upstream placement is webob: an error is an HTML page to a client preferring HTML.
+        "html_errors": listener.fault_format == "placement",
+        "cors_headers": _cors_header_set() if listener.cors_origins else None,
     }
     prelude = "local CONFIG = " + _lua_value(settings) + "\n"
     return prelude + shim_source()
+
+
+def _cors_header_set() -> dict[str, bool]:
+    """What a preflight may ask for: the allow list plus the CORS-safelisted headers (oslo's
+    "simple headers"), lower case, as the shim's lookup table."""
+    names = [h.strip() for h in CORS_ALLOW_HEADERS.split(",")] + list(CORS_SIMPLE_HEADERS)
+    return {name.lower(): True for name in names if name}
 
 
 def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
@@ -118,6 +136,9 @@ def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
         "allow_headers": CORS_ALLOW_HEADERS,
         "expose_headers": CORS_EXPOSE_HEADERS,
         "max_age": "3600",
+        # A preflight from an origin not allowed is answered 200 without CORS headers, as
+        # oslo.middleware does, instead of reaching the transcoder (no OPTIONS routes: 405).
+        "forward_not_matching_preflights": False,
     }
 
 
@@ -190,17 +211,19 @@ def _listener(listener: Listener, descriptors: desc.Descriptors, pb: Path) -> di
         "stream_idle_timeout": "3600s",
         "request_timeout": "0s",
         "route_config": {"name": listener.name, "virtual_hosts": [vhost]},
+        # Lua before CORS: its response hook then also sees the preflight replies the CORS
+        # filter makes by itself, to echo the requested headers as oslo.middleware does.
         "http_filters": [
-            {
-                "name": "envoy.filters.http.cors",
-                "typed_config": {"@type": f"{FILTERS}.cors.v3.Cors"},
-            },
             {
                 "name": "envoy.filters.http.lua",
                 "typed_config": {
                     "@type": f"{FILTERS}.lua.v3.Lua",
                     "default_source_code": {"inline_string": lua_for(listener, descriptors)},
                 },
+            },
+            {
+                "name": "envoy.filters.http.cors",
+                "typed_config": {"@type": f"{FILTERS}.cors.v3.Cors"},
             },
             {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": transcoder},
             {

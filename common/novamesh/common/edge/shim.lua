@@ -8,6 +8,8 @@
 --   collections    set of first segments under /v2.1/ that are resources, not project ids
 --   routes         list of {lua pattern, "GET, POST"}: the transcoded paths, for 405 + Allow
 --   version_header header value for edge-made errors (placement echoes the requested version)
+--   html_errors    errors as an HTML page when the client prefers text/html (webob does)
+--   cors_headers   set of lower-case header names a CORS preflight may ask for (nil: no CORS)
 --
 -- Envoy caveats this code is shaped by:
 --  * header wrappers die when the coroutine yields in body(): fetch headers() again after it;
@@ -96,6 +98,63 @@ local function allowed_methods(path)
   return table.concat(list, ", ")
 end
 
+-- Decodes a JSON string token (quotes included) into its text; \uXXXX becomes UTF-8.
+local JSON_ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n",
+                       r = "\r", t = "\t" }
+
+local function utf8_char(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 0x40), 0x80 + cp % 0x40) end
+  return string.char(0xE0 + math.floor(cp / 0x1000), 0x80 + math.floor(cp / 0x40) % 0x40,
+                     0x80 + cp % 0x40)
+end
+
+local function json_unquote(token)
+  local s, out, i = string.sub(token, 2, -2), {}, 1
+  while i <= #s do
+    local j = string.find(s, "\\", i, true)
+    if not j then out[#out + 1] = string.sub(s, i); break end
+    out[#out + 1] = string.sub(s, i, j - 1)
+    local c = string.sub(s, j + 1, j + 1)
+    local hex = c == "u" and string.match(s, "^%x%x%x%x", j + 2)
+    if hex then
+      out[#out + 1] = utf8_char(tonumber(hex, 16))
+      i = j + 6
+    else
+      out[#out + 1] = JSON_ESCAPES[c] or c
+      i = j + 2
+    end
+  end
+  return table.concat(out)
+end
+
+local function html_escape(s)
+  return (string.gsub(s, '[<>&"]', { ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;",
+                                     ['"'] = "&quot;" }))
+end
+
+-- webob renders an error as HTML when text/html is the best of what the client accepts; JSON
+-- only when the client asks for it at least as strongly.
+local function wants_html(accept)
+  if not accept then return false end
+  local html, json = nil, nil
+  for item in string.gmatch(string.lower(accept), "[^,]+") do
+    local mtype = string.match(item, "^%s*([^;%s]+)")
+    local q = tonumber(string.match(item, ";%s*q=([%d.]+)")) or 1
+    if mtype == "text/html" then html = math.max(html or 0, q)
+    elseif mtype == "application/json" or mtype == "application/*" then
+      json = math.max(json or 0, q)
+    end
+  end
+  return html ~= nil and html > 0 and (json == nil or html > json)
+end
+
+local function html_page(http, text)
+  local status = http .. " " .. (REASONS[http] or "Error")
+  return "<html>\n <head>\n  <title>" .. status .. "</title>\n </head>\n <body>\n  <h1>"
+    .. status .. "</h1>\n  " .. html_escape(text) .. "<br /><br />\n\n\n\n </body>\n</html>"
+end
+
 -- A fault body in this listener's format; msg is an already-quoted JSON string.
 local function fault_body(http, msg, code, request_id, retry_after)
   local fmt = CONFIG.fault_format
@@ -141,6 +200,8 @@ function envoy_on_request(rh)
     path = p,
     request_id = h:get("x-request-id") or "",
     version = h:get("openstack-api-version") or "",
+    html = CONFIG.html_errors and wants_html(h:get("accept")) or false,
+    cors_headers = h:get("access-control-request-headers") or "",
   })
 end
 
@@ -206,6 +267,12 @@ local function on_error(rh, status, override, code, request_id, retry_after)
   elseif starts_with(raw, "{") then
     -- Already in this listener's format (local_reply_config, or the service rendered it).
     if http then rh:headers():replace(":status", tostring(http)) end
+    if req.html then
+      local detail = json_string_token(raw, "detail") or json_string_token(raw, "message")
+      http = http or status
+      b:setBytes(html_page(http, detail and json_unquote(detail) or REASONS[http] or "Error"))
+      rh:headers():replace("content-type", "text/html; charset=UTF-8")
+    end
     return
   else
     http = http or status
@@ -214,10 +281,17 @@ local function on_error(rh, status, override, code, request_id, retry_after)
   if request_id == nil and req.request_id and req.request_id ~= "" then
     request_id = "req-" .. req.request_id
   end
-  b:setBytes(fault_body(http, msg, code, request_id, retry_after))
-  local h = rh:headers()
+  local h
+  if req.html then
+    b:setBytes(html_page(http, json_unquote(msg)))
+    h = rh:headers()
+    h:replace("content-type", "text/html; charset=UTF-8")
+  else
+    b:setBytes(fault_body(http, msg, code, request_id, retry_after))
+    h = rh:headers()
+    h:replace("content-type", "application/json")
+  end
   h:replace(":status", tostring(http))
-  h:replace("content-type", "application/json")
   if allow then h:replace("allow", allow) end
   if retry_after and h:get("retry-after") == nil then h:replace("retry-after", retry_after) end
   if request_id and h:get("x-openstack-request-id") == nil then
@@ -230,10 +304,37 @@ local function on_error(rh, status, override, code, request_id, retry_after)
   end
 end
 
+-- Envoy's CORS filter answers a preflight with its whole allow list; oslo.middleware's cors
+-- echoes the requested headers when each one is allowed and otherwise adds no CORS headers.
+local function cors_preflight(h, requested)
+  if CONFIG.cors_headers == nil or h:get("access-control-allow-origin") == nil then return end
+  local names = {}
+  for name in string.gmatch(requested, "[^,]+") do
+    name = string.match(name, "^%s*(.-)%s*$")
+    if name ~= "" then
+      if not CONFIG.cors_headers[string.lower(name)] then
+        for _, drop in ipairs({ "access-control-allow-origin", "access-control-allow-methods",
+                                "access-control-allow-headers", "access-control-max-age",
+                                "access-control-allow-credentials",
+                                "access-control-expose-headers" }) do
+          h:remove(drop)
+        end
+        return
+      end
+      names[#names + 1] = name
+    end
+  end
+  if #names > 0 then h:replace("access-control-allow-headers", table.concat(names, ","))
+  else h:remove("access-control-allow-headers") end
+end
+
 function envoy_on_response(rh)
   local h = rh:headers()
   local ct = h:get("content-type") or ""
   if starts_with(ct, "application/grpc") then return end
+  if h:get("access-control-allow-headers") ~= nil then
+    cors_preflight(h, remembered(rh).cors_headers or "")
+  end
   local override = h:get("x-http-status")
   local code = h:get("x-error-code")
   local request_id = h:get("x-openstack-request-id")
