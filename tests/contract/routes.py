@@ -28,6 +28,11 @@ class Route:
     caller: str = "admin"
     # Wait for this server status after the call (so the next case finds it settled).
     settle: str = ""
+    # Request placeholder values of this case; `{server_host}` is the server's compute host,
+    # `{other_host}` another compute host that is up, `{server}` ... what the case made.
+    values: tuple[tuple[str, str], ...] = ()
+    # (method, path, body, "") run after the call whatever it answered (undo a `before`).
+    after: tuple[tuple[str, str, Any, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,47 @@ SHELVE = _act({"shelve": None}, "SHELVED_OFFLOADED|SHELVED")
 
 def action(status: int = 202, **kw: Any) -> Route:
     return Route("POST", ACTION, status, **kw)
+
+
+_SERVER_ACTIONS = "/servers/{server}/os-instance-actions"
+
+
+def _stopped(path: str, **kw: Any) -> Route:
+    """Upstream's instance-action samples show a server that was created, then stopped."""
+    return Route("GET", path, before=(STOP,), fresh_server=True, **kw)
+
+
+def _shelve(name: str, **values: str) -> tuple[tuple[str, str], ...]:
+    """The shelve templates name their action `%(action)s`."""
+    return (("action", name), *values.items())
+
+
+def _force_down(down: bool) -> tuple[str, str, Any, str]:
+    body = {"host": "{server_host}", "binary": "nova-compute", "forced_down": down}
+    return ("PUT@2.11", "/os-services/force-down", body, "")
+
+
+def _evacuate(**kw: Any) -> Route:
+    """Nova evacuates only from a host whose compute service is down: force it down first."""
+    return action(
+        200,
+        before=(_force_down(True),),
+        after=(_force_down(False),),
+        fresh_server=True,
+        values=(
+            ("host", "{other_host}"),
+            ("adminPass", "MySecretPass"),
+            ("onSharedStorage", "False"),
+            ("force", "False"),
+        ),
+        **kw,
+    )
+
+
+def _unshelve(**values: str) -> Route:
+    return action(
+        before=(SHELVE,), fresh_server=True, settle="ACTIVE", values=_shelve("unshelve", **values)
+    )
 
 
 # Whole directories that do not apply to this cloud, and why.
@@ -128,6 +174,59 @@ for _v in ("2.90", "2.94", "2.96", "2.98", "2.100", "2.104"):
         _SERVER_VIEWS[f"{_v}:{_name}"] = replace(_base, caller="user")
 
 _FLAVOR = "/flavors/{flavor}"
+# From 2.55 upstream's flavor samples show its flavor 7 (m1.small.description), which the
+# runner seeds.
+_FLAVOR_SEVEN: dict[str, Route | NotApplicable] = {
+    f"{v}:{name}": Route("GET", path, values=(("flavorid", "7"),))
+    for v in ("2.55", "2.61", "2.75", "2.102")
+    for name, path in (
+        ("flavor-get-resp", "/flavors/7"),
+        ("flavors-list-resp", "/flavors"),
+        ("flavors-detail-resp", "/flavors/detail"),
+    )
+}
+# Upstream's update samples change flavor 1's description; the case puts it back after.
+_FLAVOR_ONE_UPDATE: dict[str, Route | NotApplicable] = {
+    f"{v}:flavor-update-resp": Route(
+        "PUT",
+        "/flavors/1",
+        request="flavor-update-req",
+        after=(("PUT", "/flavors/1", {"flavor": {"description": None}}, ""),),
+    )
+    for v in ("2.55", "2.61", "2.75", "2.102")
+}
+_PRIVATE = _FLAVOR + "-private"
+_ADD_ACCESS = ("POST", _PRIVATE + "/action", {"addTenantAccess": {"tenant": "{project}"}}, "")
+
+
+def _private(method: str, suffix: str, *before: tuple[str, str, Any, str]) -> Route:
+    flavor = {"name": "{flavor}-private", "ram": 1024, "vcpus": 2, "disk": 10}
+    flavor.update({"id": "{flavor}-private", "os-flavor-access:is_public": False})
+    create = ("POST", "/flavors", {"flavor": flavor}, "")
+    return Route(
+        method,
+        _PRIVATE + suffix,
+        before=(create, *before),
+        values=(("flavor_id", "{flavor}-private"),),
+    )
+
+
+def _specs(cpu: str = "", numa: str = "") -> tuple[str, str, Any, str]:
+    specs = {"hw:cpu_policy": cpu, "hw:numa_nodes": numa}
+    body = {"extra_specs": {k: v for k, v in specs.items() if v}}
+    return ("POST", _FLAVOR + "/os-extra_specs", body, "")
+
+
+_BY_HOST = "/os-hypervisors?hypervisor_hostname_pattern={hypervisor_host}"
+_TAGS = ("PUT", "/servers/{server}/tags", {"tags": ["tag1", "tag2"]}, "")
+_QUOTAS = "/os-quota-sets/fake_tenant"
+_CLASS_DEFAULTS = {"quota_class_set": {"instances": 10, "cores": 20}}
+
+
+def _quotas(method: str, suffix: str, **kw: Any) -> Route:
+    reset = ("DELETE", _QUOTAS, None, "")
+    return Route(method, _QUOTAS + suffix, before=(reset,), **kw)
+
 
 ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     "servers": _SERVER_VIEWS,
@@ -150,29 +249,35 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "flavor-get-resp": Route("GET", "/flavors/1"),
         "flavors-list-resp": Route("GET", "/flavors"),
         "flavors-detail-resp": Route("GET", "/flavors/detail"),
+        **_FLAVOR_SEVEN,
     },
     "flavor-manage": {
         "flavor-create-post-resp": Route("POST", "/flavors", request="flavor-create-post-req"),
         "flavor-update-resp": Route("PUT", _FLAVOR, request="flavor-update-req"),
+        **_FLAVOR_ONE_UPDATE,
     },
+    # Access lists exist for private flavors only: these cases use a private twin of the
+    # case's flavor, which the project may use (as upstream's samples add it first).
     "flavor-access": {
-        "flavor-access-list-resp": Route("GET", _FLAVOR + "/os-flavor-access"),
-        "flavor-access-add-tenant-resp": Route("POST", _FLAVOR + "/action"),
-        "flavor-access-remove-tenant-resp": Route(
-            "POST",
-            _FLAVOR + "/action",
-            before=(
-                ("POST", _FLAVOR + "/action", {"addTenantAccess": {"tenant": "fake_tenant"}}, ""),
-            ),
-        ),
+        "flavor-access-list-resp": _private("GET", "/os-flavor-access", _ADD_ACCESS),
+        "flavor-access-add-tenant-resp": _private("POST", "/action"),
+        "flavor-access-remove-tenant-resp": _private("POST", "/action", _ADD_ACCESS),
         "flavor-create-req": Route("POST", "/flavors"),
         "flavor-access-add-tenant-req": Route("POST", _FLAVOR + "/action"),
+        # From 2.7 adding a project to a public flavor is a conflict (upstream's sample test).
+        "2.7:flavor-access-add-tenant-req": Route("POST", _FLAVOR + "/action", 409),
     },
     "flavor-extra-specs": {
         "flavor-extra-specs-create-resp": Route("POST", _FLAVOR + "/os-extra_specs"),
-        "flavor-extra-specs-get-resp": Route("GET", _FLAVOR + "/os-extra_specs/hw:cpu_policy"),
-        "flavor-extra-specs-list-resp": Route("GET", _FLAVOR + "/os-extra_specs"),
-        "flavor-extra-specs-update-resp": Route("PUT", _FLAVOR + "/os-extra_specs/hw:numa_nodes"),
+        "flavor-extra-specs-get-resp": Route(
+            "GET", _FLAVOR + "/os-extra_specs/hw:numa_nodes", before=(_specs(numa="value1"),)
+        ),
+        "flavor-extra-specs-list-resp": Route(
+            "GET", _FLAVOR + "/os-extra_specs", before=(_specs("value1", "value2"),)
+        ),
+        "flavor-extra-specs-update-resp": Route(
+            "PUT", _FLAVOR + "/os-extra_specs/hw:numa_nodes", before=(_specs(numa="value2"),)
+        ),
     },
     "images": {
         "image-get-resp": Route("GET", "/images/{image}"),
@@ -206,11 +311,20 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "server-metadata-all-resp": Route("PUT", "/servers/{server}/metadata"),
         "server-metadata-resp": Route("PUT", "/servers/{server}/metadata/foo"),
     },
+    # Upstream's tag samples read the tags the put-all sample set, as the server's owner.
     "os-server-tags": {
         "server-tags-put-all-resp": Route("PUT", "/servers/{server}/tags"),
-        "server-tags-index-resp": Route("GET", "/servers/{server}/tags"),
-        "server-tags-show-details-resp": Route("GET", "/servers/{server}"),
-        "servers-tags-details-resp": Route("GET", "/servers/detail?limit=1"),
+        "server-tags-index-resp": Route("GET", "/servers/{server}/tags", before=(_TAGS,)),
+        "server-tags-show-details-resp": Route(
+            "GET", "/servers/{server}", before=(_TAGS,), caller="user"
+        ),
+        "servers-tags-details-resp": Route(
+            "GET",
+            "/servers/detail?tags={tag1}",
+            before=(_TAGS,),
+            caller="user",
+            values=(("tag1", "tag1"),),
+        ),
     },
     "os-pause-server": {
         "pause-server": action(fresh_server=True, settle="PAUSED"),
@@ -229,31 +343,41 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "server-rescue": action(
             200, request="server-rescue-req", fresh_server=True, settle="RESCUE"
         ),
+        "server-rescue-req": action(200, fresh_server=True, settle="RESCUE"),
         "server-unrescue-req": action(before=(RESCUE,), fresh_server=True, settle="ACTIVE"),
+        # Upstream shows these servers to their owner (no OS-EXT-SRV-ATTR keys).
         "server-get-resp-rescue": Route(
-            "GET", "/servers/{server}", before=(RESCUE,), fresh_server=True
+            "GET", "/servers/{server}", before=(RESCUE,), fresh_server=True, caller="user"
         ),
         "server-get-resp-unrescue": Route(
             "GET",
             "/servers/{server}",
             before=(RESCUE, _act({"unrescue": None}, "ACTIVE")),
             fresh_server=True,
+            caller="user",
         ),
         "server-rescue-req-with-image-ref": action(200, fresh_server=True, settle="RESCUE"),
     },
     "os-shelve": {
-        "os-shelve": action(fresh_server=True),
-        "os-shelve-offload": action(before=(SHELVE,), fresh_server=True),
-        "os-unshelve": action(before=(SHELVE,), fresh_server=True),
-        "os-unshelve-az": action(before=(SHELVE,), fresh_server=True),
-        "os-unshelve-az-host": action(before=(SHELVE,), fresh_server=True),
-        "os-unshelve-host": action(before=(SHELVE,), fresh_server=True),
-        "os-unshelve-unpin-az": action(before=(SHELVE,), fresh_server=True),
-        "os-unshelve-host-and-unpin-az": action(before=(SHELVE,), fresh_server=True),
+        "os-shelve": action(
+            fresh_server=True, settle="SHELVED_OFFLOADED", values=_shelve("shelve")
+        ),
+        "os-shelve-offload": action(
+            before=(SHELVE,), fresh_server=True, values=_shelve("shelveOffload")
+        ),
+        "os-unshelve": _unshelve(),
+        "os-unshelve-az": _unshelve(availability_zone="nova"),
+        "os-unshelve-az-host": _unshelve(availability_zone="nova", host="{other_host}"),
+        "os-unshelve-host": _unshelve(host="{other_host}"),
+        "os-unshelve-unpin-az": _unshelve(),
+        "os-unshelve-host-and-unpin-az": _unshelve(host="{other_host}"),
     },
     "os-console-output": {"console-output-post-resp": action(200)},
     "os-admin-actions": {
-        "admin-actions-reset-state": action(fresh_server=True),
+        "admin-actions-reset-state": NotApplicable(
+            "upstream's template is not JSON (single quotes); its test sends "
+            "admin-actions-reset-server-state"
+        ),
         "admin-actions-reset-server-state": action(fresh_server=True),
         "admin-actions-inject-network-info": action(),
     },
@@ -267,15 +391,21 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "restore-post-req": action(fresh_server=True),
     },
     "os-migrate-server": {
-        "migrate-server": action(fresh_server=True),
-        "migrate-server-null": action(fresh_server=True),
-        "live-migrate-server": action(fresh_server=True),
+        "migrate-server": action(
+            fresh_server=True, settle="VERIFY_RESIZE", values=(("hostname", '"{other_host}"'),)
+        ),
+        "migrate-server-null": action(fresh_server=True, settle="VERIFY_RESIZE"),
+        "live-migrate-server": action(
+            fresh_server=True,
+            settle="ACTIVE",
+            values=(("hostname", "{other_host}"), ("force", "False")),
+        ),
     },
     "os-evacuate": {
-        "server-evacuate-req": NotApplicable("needs a compute service that is down"),
-        "server-evacuate-resp": NotApplicable("needs a compute service that is down"),
-        "server-evacuate-find-host-req": NotApplicable("needs a compute service that is down"),
-        "server-evacuate-find-host-resp": NotApplicable("needs a compute service that is down"),
+        "server-evacuate-req": _evacuate(),
+        "server-evacuate-resp": _evacuate(request="server-evacuate-req"),
+        "server-evacuate-find-host-req": _evacuate(),
+        "server-evacuate-find-host-resp": _evacuate(request="server-evacuate-find-host-req"),
     },
     "os-preserve-ephemeral-rebuild": {
         "server-action-rebuild-preserve-ephemeral-resp": action(
@@ -307,22 +437,18 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "servers-topology-resp-user": Route("GET", "/servers/{server}/topology", caller="user"),
     },
     "os-instance-actions": {
-        "instance-actions-list-resp": Route("GET", "/servers/{server}/os-instance-actions"),
-        "instance-action-get-resp": Route("GET", "/servers/{server}/os-instance-actions/{action}"),
-        "instance-action-get-non-admin-resp": Route(
-            "GET", "/servers/{server}/os-instance-actions/{action}", caller="user"
+        "instance-actions-list-resp": _stopped(_SERVER_ACTIONS),
+        "instance-action-get-resp": _stopped(_SERVER_ACTIONS + "/{action}"),
+        "instance-action-get-non-admin-resp": _stopped(
+            _SERVER_ACTIONS + "/{action}", caller="user"
         ),
-        "instance-actions-list-with-limit-resp": Route(
-            "GET", "/servers/{server}/os-instance-actions?limit=1"
+        "instance-actions-list-with-limit-resp": _stopped(_SERVER_ACTIONS + "?limit=1"),
+        "instance-actions-list-with-marker-resp": _stopped(_SERVER_ACTIONS + "?marker={action}"),
+        "instance-actions-list-with-changes-since": _stopped(
+            _SERVER_ACTIONS + "?changes-since={since}"
         ),
-        "instance-actions-list-with-marker-resp": Route(
-            "GET", "/servers/{server}/os-instance-actions?marker={action}"
-        ),
-        "instance-actions-list-with-changes-since": Route(
-            "GET", "/servers/{server}/os-instance-actions?changes-since={past}"
-        ),
-        "instance-actions-list-with-changes-before": Route(
-            "GET", "/servers/{server}/os-instance-actions?changes-before={future}"
+        "instance-actions-list-with-changes-before": _stopped(
+            _SERVER_ACTIONS + "?changes-before={future}"
         ),
     },
     "os-attach-interfaces": {
@@ -371,26 +497,42 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "hypervisors-list-resp": Route("GET", "/os-hypervisors"),
         "hypervisors-detail-resp": Route("GET", "/os-hypervisors/detail"),
         "hypervisors-statistics-resp": Route("GET", "/os-hypervisors/statistics"),
+        "hypervisors-show-resp": Route("GET", "/os-hypervisors/{hypervisor}"),
+        "hypervisors-uptime-resp": Route("GET", "/os-hypervisors/{hypervisor}/uptime"),
+        "hypervisors-search-resp": Route("GET", "/os-hypervisors/{hypervisor_host}/search"),
+        "hypervisors-without-servers-resp": Route(
+            "GET", "/os-hypervisors/{hypervisor_host}/servers"
+        ),
+        **{
+            f"{v}:{name}": Route("GET", path)
+            for v in ("2.53", "2.88")
+            for name, path in (
+                ("hypervisors-search-resp", _BY_HOST),
+                ("hypervisors-without-servers-resp", _BY_HOST + "&with_servers=false"),
+            )
+        },
     },
+    # Upstream's quota samples are of a project "fake_tenant" in a fresh cloud: each case
+    # first resets that project's limits (DELETE) so an earlier update does not show.
     "os-quota-sets": {
-        "quotas-show-get-resp": Route("GET", "/os-quota-sets/{project}"),
-        "quotas-show-defaults-get-resp": Route("GET", "/os-quota-sets/{project}/defaults"),
-        "quotas-show-detail-get-resp": Route("GET", "/os-quota-sets/{project}/detail"),
-        "quotas-update-post-resp": Route(
-            "PUT", "/os-quota-sets/{project}", request="quotas-update-post-req"
-        ),
-        "quotas-update-force-post-resp": Route(
-            "PUT", "/os-quota-sets/{project}", request="quotas-update-force-post-req"
-        ),
-        "user-quotas-show-get-resp": Route("GET", "/os-quota-sets/{project}?user_id=fake"),
-        "user-quotas-update-post-resp": Route(
-            "PUT", "/os-quota-sets/{project}?user_id=fake", request="user-quotas-update-post-req"
+        "quotas-show-get-resp": _quotas("GET", ""),
+        "quotas-show-defaults-get-resp": _quotas("GET", "/defaults"),
+        "quotas-show-detail-get-resp": _quotas("GET", "/detail"),
+        "quotas-update-post-resp": _quotas("PUT", "", request="quotas-update-post-req"),
+        "quotas-update-force-post-resp": _quotas("PUT", "", request="quotas-update-force-post-req"),
+        "user-quotas-show-get-resp": _quotas("GET", "?user_id=fake"),
+        "user-quotas-update-post-resp": _quotas(
+            "PUT", "?user_id=fake", request="user-quotas-update-post-req"
         ),
     },
+    # A quota class has no DELETE: the update case puts back the defaults it changed.
     "os-quota-class-sets": {
         "quota-classes-show-get-resp": Route("GET", "/os-quota-class-sets/test_class"),
         "quota-classes-update-post-resp": Route(
-            "PUT", "/os-quota-class-sets/test_class", request="quota-classes-update-post-req"
+            "PUT",
+            "/os-quota-class-sets/test_class",
+            request="quota-classes-update-post-req",
+            after=(("PUT", "/os-quota-class-sets/test_class", _CLASS_DEFAULTS, ""),),
         ),
     },
     "os-migrations": {"migrations-get": Route("GET", "/os-migrations")},

@@ -93,13 +93,21 @@ class Runner:
         self.http.close()
 
     def _upstream_flavor(self) -> None:
-        """Flavor 6 of upstream's samples (m1.tiny with an extra spec), if not there yet."""
-        if self.call("GET", "/flavors/6", "2.1").status_code == 200:
-            return
-        body = {"flavor": {"name": "m1.tiny.specs", "ram": 512, "vcpus": 1, "disk": 1, "id": "6"}}
-        self.call("POST", "/flavors", "2.1", body)
-        specs = {"extra_specs": {"hw:numa_nodes": "1"}}
-        self.call("POST", "/flavors/6/os-extra_specs", "2.1", specs)
+        """Flavors 6 and 7 of upstream's samples (m1.tiny with an extra spec; m1.small with a
+        description, which its samples from 2.55 show), if not there yet."""
+        if self.call("GET", "/flavors/6", "2.1").status_code != 200:
+            body = {
+                "flavor": {"name": "m1.tiny.specs", "ram": 512, "vcpus": 1, "disk": 1, "id": "6"}
+            }
+            self.call("POST", "/flavors", "2.1", body)
+            specs = {"extra_specs": {"hw:numa_nodes": "1"}}
+            self.call("POST", "/flavors/6/os-extra_specs", "2.1", specs)
+        if self.call("GET", "/flavors/7", "2.1").status_code != 200:
+            flavor = {"name": "m1.small.description", "ram": 2048, "vcpus": 1, "disk": 20}
+            flavor.update(id="7", description="test description")
+            self.call("POST", "/flavors", "2.55", {"flavor": flavor})
+            specs = {"extra_specs": {"hw:cpu_policy": "shared", "hw:numa_nodes": "1"}}
+            self.call("POST", "/flavors/7/os-extra_specs", "2.1", specs)
 
     def _image(self) -> str:
         images = httpx.get(f"{self.mesh.image_url}/v2/images", timeout=20).json()["images"]
@@ -229,6 +237,12 @@ class Runner:
         if "{port}" in path:
             resp = self._ok(self.call("GET", f"/servers/{known['server']}/os-interface", "2.1"))
             known["port"] = resp.json()["interfaceAttachments"][0]["port_id"]
+        if "{hypervisor" in path:
+            # Ids are integers before 2.53 and UUIDs after: ask at the group's version.
+            resp = self._ok(self.call("GET", "/os-hypervisors", group.version))
+            first = resp.json()["hypervisors"][0]
+            known["hypervisor"] = known["hypervisor_id"] = str(first["id"])
+            known["hypervisor_host"] = str(first["hypervisor_hostname"])
         return known
 
     def _step(

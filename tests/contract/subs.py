@@ -107,11 +107,31 @@ _FIXTURE_LITERALS: dict[str, str] = {
     "OS-EXT-IPS-MAC:mac_addr": "([0-9a-f]{2}:){5}[0-9a-f]{2}",
     # upstream's test configured an AZ named us-west; the mesh's hosts are in "nova".
     "OS-EXT-AZ:availability_zone": r"[\w.-]+",
+    # upstream's single fake compute node is "fake-mini"; the suite's mesh simulates several.
+    "hypervisor_hostname": r"[\w.-]+",
+    # upstream's fake virt driver answers every console-output call with the same three lines;
+    # a guest's console here is what it logged.
+    "output": r"(.|\n)*",
 }
+
+
+# Upstream's older samples hard-code its test endpoint with the project in the path.
+_SAMPLE_ENDPOINT = re.compile(rf"^http://openstack\.example\.com(/v2\.1)?/{PROJECT}")
+
+
+def _same_link(expected: str, actual: Any) -> bool:
+    """A literal sample link and ours name the same resource (ours have no project id)."""
+    if not isinstance(actual, str):
+        return False
+    parts = re.split(r"%\(\w+\)s", _SAMPLE_ENDPOINT.sub(r"\1", expected))
+    want = "[^&/?]+".join(re.escape(part) for part in parts)
+    return re.fullmatch(r"https?://[^/]+" + want, actual) is not None
 
 
 def relax(path: str, expected: Any, actual: Any) -> bool | None:
     key = path.rsplit("/", 1)[-1]
+    if key == "href" and isinstance(expected, str) and _SAMPLE_ENDPOINT.match(expected):
+        return _same_link(expected, actual)
     if key in _FIXTURE_LITERALS and isinstance(expected, str) and "%(" not in expected:
         return isinstance(actual, str) and re.fullmatch(_FIXTURE_LITERALS[key], actual) is not None
     if key == "os-extended-volumes:volumes_attached" and isinstance(expected, list):
