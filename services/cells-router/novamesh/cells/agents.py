@@ -9,6 +9,9 @@ Every command is also recorded in a durable command log (a Redis stream per host
 routers' consumer group) until its result arrives, so a router that restarts recovers what
 it had sent and not yet heard back about, and sends it again when the host's agent attaches;
 the agent's ledger makes sure a command id runs at most once.
+
+With several router replicas (a `Relay`), a command for a host whose agent is held by another
+replica is forwarded to it, and its result comes back to the replica that waits for it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 
 from novamesh.agent.v1 import agent_pb2
+from novamesh.cells.relay import Relay
 from novamesh.common import telemetry
 from novamesh.common.redisstore import CommandLog
 from novamesh.common.redisstore.memory import MemoryCommandLog
@@ -56,6 +60,8 @@ class _Pending:
     future: asyncio.Future[Outcome]
     # None while the host has no stream (between a disconnect and the agent's return).
     session: AgentSession | None
+    # The replica it was forwarded to, when another replica holds the host's agent.
+    via: str | None = None
 
 
 class AgentHub:
@@ -64,6 +70,7 @@ class AgentHub:
         heartbeat_interval: float,
         reconnect_grace: float = 30.0,
         log: CommandLog | None = None,
+        relay: Relay | None = None,
     ) -> None:
         self._interval = heartbeat_interval
         self._grace = reconnect_grace
@@ -77,6 +84,11 @@ class AgentHub:
         self._in_log: dict[str, asyncio.Task[None] | None] = {}
         self._log_tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self.relay = relay
+        # Commands other replicas forwarded for our agents: id -> (their replica, command).
+        self._foreign: dict[str, tuple[str, agent_pb2.AgentCommand]] = {}
+        # agent id -> when its hosts were last announced to the other replicas (monotonic).
+        self._announced: dict[str, float] = {}
 
     async def recover(self) -> int:
         """Take over the commands the log holds unacknowledged (a router restarted).
@@ -151,7 +163,12 @@ class AgentHub:
         for pending in self._pending.values():
             if pending.command.host in session.hosts and not pending.future.done():
                 pending.session = session
+                pending.via = None
                 session.outbox.put_nowait(pending.command)
+        for _, command in self._foreign.values():
+            if command.host in session.hosts:
+                session.outbox.put_nowait(command)
+        self._announced.pop(session.agent_id, None)
         self.beat(session)
 
     def detach(self, session: AgentSession) -> list[str]:
@@ -161,6 +178,9 @@ class AgentHub:
         """
         lost = self._unroute(session)
         session.close()
+        self._announced.pop(session.agent_id, None)
+        if self.relay is not None:
+            self.relay.withdraw(lost)
         orphans = [p for p in self._pending.values() if p.session is session]
         for pending in orphans:
             pending.session = None
@@ -181,7 +201,7 @@ class AgentHub:
 
     def _expire(self, orphans: list[_Pending]) -> None:
         for pending in orphans:
-            if pending.session is None and not pending.future.done():
+            if pending.session is None and pending.via is None and not pending.future.done():
                 self._forget(pending.command)
                 pending.future.set_result(
                     Outcome(
@@ -196,13 +216,24 @@ class AgentHub:
         for host in session.hosts:
             if self._by_host.get(host) is session:
                 self._seen[host] = now
+        # Twice per heartbeat interval at most; each announcement lasts two intervals.
+        last = self._announced.get(session.agent_id, -self._interval)
+        if self.relay is not None and not session.closed and now - last >= self._interval / 2:
+            self._announced[session.agent_id] = now
+            held = [h for h in session.hosts if self._by_host.get(h) is session]
+            self.relay.announce(held, 2 * self._interval)
 
     def is_up(self, host: str) -> bool:
         seen = self._seen.get(host)
-        return seen is not None and time.monotonic() - seen < 2 * self._interval
+        if seen is not None and time.monotonic() - seen < 2 * self._interval:
+            return True
+        return self._remote(host) is not None
 
     def connected(self, host: str) -> bool:
-        return host in self._by_host
+        return host in self._by_host or self._remote(host) is not None
+
+    def _remote(self, host: str) -> str | None:
+        return self.relay.holder(host) if self.relay is not None else None
 
     def hosts(self) -> list[str]:
         return list(self._by_host)
@@ -212,16 +243,22 @@ class AgentHub:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         command.host = host
         session = self._by_host.get(host)
+        via = None
         if session is None or session.closed:
-            future.set_result(
-                Outcome(False, f"No compute agent is connected for host {host}.", True)
-            )
-            return future
+            session, via = None, self._remote(host)
+            if via is None:
+                future.set_result(
+                    Outcome(False, f"No compute agent is connected for host {host}.", True)
+                )
+                return future
         command.command_id = command.command_id or str(uuidlib.uuid4())
         telemetry.inject(command.trace_context)
-        self._pending[command.command_id] = _Pending(command, future, session)
+        self._pending[command.command_id] = _Pending(command, future, session, via)
         self._record(command)
-        session.outbox.put_nowait(command)
+        if session is not None:
+            session.outbox.put_nowait(command)
+        elif self.relay is not None:
+            self.relay.forward(command)
         return future
 
     async def call(
@@ -257,6 +294,10 @@ class AgentHub:
 
     def resolve(self, result: agent_pb2.CommandResult) -> bool:
         pending = self._pending.pop(result.command_id, None)
+        foreign = self._foreign.pop(result.command_id, None)
+        if pending is None and foreign is not None and self.relay is not None:
+            self.relay.answer(foreign[0], result)
+            return True
         if pending is None:
             LOG.info("result for an unknown command", extra={"fields": {"id": result.command_id}})
             return False
@@ -266,6 +307,36 @@ class AgentHub:
                 Outcome(result.ok, result.error, result.retryable, dict(result.data))
             )
         return True
+
+    def deliver(self, command: agent_pb2.AgentCommand, origin: str) -> None:
+        """A command another replica forwarded: hand it to our agent if we hold its host."""
+        session = self._by_host.get(command.host)
+        if session is None or session.closed:
+            return
+        if len(self._foreign) >= _FOREIGN_LIMIT:
+            # Unanswered forever (their agent answered elsewhere): drop the oldest.
+            self._foreign.pop(next(iter(self._foreign)))
+        self._foreign[command.command_id] = (origin, command)
+        session.outbox.put_nowait(command)
+
+    def rerouted(self, host: str) -> None:
+        """Another replica now holds the host's agent: send it what is still unanswered."""
+        if self.relay is None or host in self._by_host:
+            return
+        for pending in self._pending.values():
+            if pending.command.host == host and not pending.future.done():
+                pending.session = None
+                pending.via = self.relay.holder(host)
+                self.relay.forward(pending.command)
+
+    def lost(self, host: str) -> None:
+        """The replica holding the host's agent lost it: wait for its return as on detach."""
+        orphans = [p for p in self._pending.values() if p.via and p.command.host == host]
+        for pending in orphans:
+            pending.via = None
+        if orphans:
+            handle = asyncio.get_running_loop().call_later(self._grace, self._expire, orphans)
+            self._timers.add(handle)
 
     def close(self) -> None:
         # What is still unanswered stays in the log for the next router.
@@ -278,6 +349,9 @@ class AgentHub:
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_result(Outcome(False, "The router is stopping.", False))
+
+
+_FOREIGN_LIMIT = 10_000
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -21,6 +21,7 @@ from novamesh.cells.lifecycle import Lifecycle
 from novamesh.cells.mappings import Mappings, make_cache
 from novamesh.cells.reader import Reader
 from novamesh.cells.registry import CellRegistry, UnknownCell
+from novamesh.cells.relay import Relay
 from novamesh.cells.servicer import RouterServicer
 from novamesh.cells.services import Services
 from novamesh.cells.services_servicer import ServicesServicer
@@ -57,12 +58,15 @@ class RouterApp:
         api = ApiStore(sessionmaker(api_engine))
         registry = CellRegistry(api.sessions, cfg.cells.cell)
         registry.serve(f"grpc://{cfg.endpoints.router}")
-        store = open_store(cfg.redis.url, consumer=f"router-{cfg.endpoints.router}")
+        replica = f"router-{cfg.endpoints.router}"
+        store = open_store(cfg.redis.url, consumer=replica)
+        # Replicas sharing a Redis reach each other's agents through it.
+        relay = Relay(store.pubsub, replica) if store.durable else None
         core = Core(
             registry=registry,
             api=api,
             mappings=Mappings(api, make_cache(store)),
-            hub=AgentHub(cfg.agent.heartbeat_interval, log=store.commands),
+            hub=AgentHub(cfg.agent.heartbeat_interval, log=store.commands, relay=relay),
             heartbeat_interval=cfg.agent.heartbeat_interval,
             list_timeout=cfg.cells.list_timeout,
         )
@@ -120,6 +124,11 @@ class RouterApp:
         registry = self.core.registry
         await registry.refresh()
         registry.start(self.cfg.cells.refresh_interval)
+        relay = self.core.hub.relay
+        if relay is not None:
+            self._relays.append(asyncio.create_task(relay.run(self.core.hub)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(relay.listening.wait(), 2.0)
         await self.core.hub.recover()
         for bus in (self.core.instance_events, self.core.host_events):
             if isinstance(bus, SharedBus):
