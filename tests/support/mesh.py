@@ -86,7 +86,9 @@ def start_mesh(
 ) -> Mesh:
     """Start the mesh with the launcher; raise with its output and the logs if it fails."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    (gw, router, sched, place, agent_port, compute, placement, image, admin) = free_ports(9)
+    ports = free_ports(10)
+    (gw, router, sched, place, agent_port, compute, placement, image, admin) = ports[:9]
+    console = ports[9]
     db_urls = db_urls or {}
     sections: dict[str, dict[str, object]] = {
         "endpoints": {
@@ -100,6 +102,7 @@ def start_mesh(
             "image_public_url": f"http://127.0.0.1:{image}",
         },
         "agent": dict(agent or {}),
+        "console": {"listen": f"127.0.0.1:{console}"},
     }
     if db_urls:
         sections["database"] = dict(db_urls)

@@ -91,6 +91,9 @@ class AgentConfig:
     # NUMA cells per host, and PCI devices per host as "vendor_id:product_id:count".
     numa_nodes: int = 2
     pci_devices: list[str] = field(default_factory=list)
+    # host:port the fake driver reports as every guest's console (a test's console server);
+    # empty: a simulated port per guest, where nothing listens.
+    fake_console_address: str = ""
 
 
 @dataclass
@@ -269,6 +272,11 @@ class LibvirtConfig:
     reserved_disk_gb: int = 0
     # The token the agent uploads snapshots with (the image service's REST API).
     image_token: str = "admin:admin"
+    # Other libvirt hosts by compute host name: their instances paths as reachable from this
+    # host (resize and cold migration copy the guest there; a shared mount, or on one machine
+    # the other host's local path), and their daemons' URIs (live migration, peer to peer).
+    peer_instances_paths: dict[str, str] = field(default_factory=dict)
+    peer_uris: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -281,8 +289,24 @@ class ActionsConfig:
     # Seconds a shelved server keeps its host before it is offloaded (Nova's
     # shelved_offload_time): 0 offloads at once, -1 never.
     shelved_offload_time: int = 0
+    # Nova's allow_resize_to_same_host: a resize may pick the host the server is on (a single
+    # host, or drivers that resize in place).
+    allow_resize_to_same_host: bool = False
     # How often the router looks for moves to confirm, servers to offload or reclaim.
     periodic_interval: float = 10.0
+
+
+@dataclass
+class ConsoleConfig:
+    """The remote console proxy (Nova's novncproxy and serialproxy) the gateway runs on its own
+    port; Envoy's compute listener sends websocket upgrades and /console/ paths to it."""
+
+    listen: str = "127.0.0.1:6080"
+    # noVNC's HTML and JavaScript (the Debian/Ubuntu `novnc` package installs them here).
+    novnc_path: str = "/usr/share/novnc"
+    # Origins (host[:port]) allowed besides the Host the request was sent to (Nova's
+    # [console] allowed_origins).
+    allowed_origins: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -304,6 +328,7 @@ class Config:
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     libvirt: LibvirtConfig = field(default_factory=LibvirtConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     def expand(self, value: str) -> str:
         """Substitute `{state_dir}` in a path or URL setting."""

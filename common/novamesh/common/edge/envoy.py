@@ -70,6 +70,8 @@ class Listener:
     # openstack CLI builds an identity client even with `auth_type: none`. Until novamesh has
     # Keystone support, that is all there is of identity.
     identity_stub_url: str | None = None
+    # host:port of the console proxy (websockets, noVNC's files under /console/), if any.
+    console_upstream: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ def _listener(listener: Listener, descriptors: desc.Descriptors, pb: Path) -> di
     }
     if listener.identity_stub_url:
         vhost["routes"][:0] = replies.identity_routes(listener.identity_stub_url)
+    if listener.console_upstream:
+        vhost["routes"][:0] = console_routes(listener.console_upstream)
     if listener.cors_origins:
         vhost["typed_per_filter_config"] = {
             "envoy.filters.http.cors": _cors_policy(listener.cors_origins)
@@ -284,6 +288,7 @@ def render(cfg: EdgeConfig, descriptors: desc.Descriptors | None = None) -> dict
     descriptors = descriptors or desc.Descriptors.load(pb)
     mount = Path(cfg.descriptor_mount) if cfg.descriptor_mount else pb
     upstreams = sorted({listener.upstream for listener in cfg.listeners})
+    consoles = sorted({lst.console_upstream for lst in cfg.listeners if lst.console_upstream})
     return {
         "admin": {
             "address": {
@@ -292,7 +297,7 @@ def render(cfg: EdgeConfig, descriptors: desc.Descriptors | None = None) -> dict
         },
         "static_resources": {
             "listeners": [_listener(lst, descriptors, mount) for lst in cfg.listeners],
-            "clusters": [_cluster(u) for u in upstreams],
+            "clusters": [_cluster(u) for u in upstreams] + [console_cluster(u) for u in consoles],
         },
     }
 
@@ -335,6 +340,7 @@ def default_listeners(
                 cors_origins=cors_origins,
                 identity_stub_url=ep.compute_public_url,
                 address=address,
+                console_upstream=config.console.listen,
             )
         )
     placement = [s for s in PLACEMENT_SERVICES if descriptors.has(s)]
@@ -364,3 +370,41 @@ def default_listeners(
             )
         )
     return faces
+
+
+def console_routes(upstream: str) -> list[dict[str, Any]]:
+    """The console proxy's routes on the compute listener: every websocket upgrade (noVNC's
+    page connects to `/?token=...`, the serial console to `/console/serial/?token=...`) and
+    noVNC's files under /console/. The shim and the transcoder stay out of these: they are
+    byte streams and static files, not REST calls."""
+    off = {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}
+    skip = {"envoy.filters.http.grpc_json_transcoder": off, "envoy.filters.http.lua": off}
+    route = {
+        "cluster": console_cluster_name(upstream),
+        # A console session lasts as long as the user keeps it open.
+        "timeout": "0s",
+        "idle_timeout": "0s",
+        "upgrade_configs": [{"upgrade_type": "websocket"}],
+    }
+    upgrade = {"name": "upgrade", "string_match": {"exact": "websocket", "ignore_case": True}}
+    return [
+        {
+            "match": {"prefix": "/", "headers": [upgrade]},
+            "route": route,
+            "typed_per_filter_config": skip,
+        },
+        {"match": {"prefix": "/console/"}, "route": route, "typed_per_filter_config": skip},
+    ]
+
+
+def console_cluster_name(upstream: str) -> str:
+    return "console_" + upstream.replace(":", "_").replace(".", "_")
+
+
+def console_cluster(upstream: str) -> dict[str, Any]:
+    """The console proxy speaks HTTP/1.1 (websocket upgrades), not gRPC's HTTP/2."""
+    cluster = _cluster(upstream)
+    cluster.pop("typed_extension_protocol_options")
+    cluster["name"] = console_cluster_name(upstream)
+    cluster["load_assignment"]["cluster_name"] = cluster["name"]
+    return cluster

@@ -35,8 +35,10 @@ from novamesh.compute.v1 import (
     servers_pb2,
     servers_pb2_grpc,
 )
+from novamesh.gateway.clients.devices import GrpcDevices
 from novamesh.gateway.clients.router import GrpcRouter
 from novamesh.gateway.clients.services import ServicesClient
+from novamesh.gateway.console.server import ConsoleProxy
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest import catalog, subresources
 from novamesh.gateway.rest.aggregates import AggregatesRest, AvailabilityZonesRest
@@ -80,12 +82,13 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     flavors = FlavorsRest(rest, deps)
     images = ImagesRest(rest, deps)
     keypairs = KeypairsRest(rest, deps)
-    os_services = ServicesRest(rest, ServicesClient(deps.cfg.endpoints.router))
+    services_client = ServicesClient(deps.cfg.endpoints.router)
+    os_services = ServicesRest(rest, services_client)
     typed = ServersTyped(deps)
     server_records = ServerRecordsRest(rest, deps)
     server_groups = ServerGroupsRest(rest, deps)
     aggregates = AggregatesRest(rest, deps)
-    zones = AvailabilityZonesRest(rest, deps)
+    zones = AvailabilityZonesRest(rest, deps, services_client)
     return [
         lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
         lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
@@ -134,8 +137,17 @@ async def build(cfg: Config) -> service.ServiceSpec:
     deps = Deps(cfg, sessions, router)
     registrars = compute_registrars(deps)
     image_registrars, image_names = image_service(cfg, sessions)
+    # The console proxy (novncproxy/serialproxy role) beside the API: it reads the API
+    # database's console tokens, on its own port (websockets, not gRPC).
+    console_devices = GrpcDevices(cfg.endpoints.router)
+    console_proxy = ConsoleProxy(cfg.console, sessions, console_devices)
+
+    async def on_start() -> None:
+        await console_proxy.start()
 
     async def on_stop() -> None:
+        await console_proxy.stop()
+        await console_devices.close()
         await router.close()
         await engine.dispose()
 
@@ -143,6 +155,7 @@ async def build(cfg: Config) -> service.ServiceSpec:
         listen=cfg.endpoints.gateway,
         registrars=[*registrars, *image_registrars],
         service_names=[*COMPUTE_SERVICES, *image_names],
+        on_start=on_start,
         on_stop=on_stop,
     )
 

@@ -74,6 +74,9 @@ class FakeSettings:
     # The image service snapshots are uploaded to (Glance v2 `PUT /v2/images/{id}/file`).
     image_upload_url: str = ""
     image_token: str = ""
+    # host:port reported as every guest's console (a test's console server); empty: a
+    # simulated port per guest.
+    console_address: str = ""
 
 
 @dataclass

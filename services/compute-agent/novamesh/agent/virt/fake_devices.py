@@ -21,6 +21,9 @@ from novamesh.agent.virt.guest_info import (
 )
 from novamesh.agent.virt.model import InvalidInstanceState, NetworkInterface
 
+if TYPE_CHECKING:
+    from novamesh.agent.virt.fake import FakeSettings
+
 # The fake's console servers: one port per guest above each protocol's base.
 _CONSOLE_BASE_PORTS = {"vnc": 5900, "spice": 5700, "serial": 10000}
 _STATES = {
@@ -63,6 +66,7 @@ class FakeDevices:
 
     _started: float
     _used_addresses: set[str]
+    _settings: FakeSettings
 
     if TYPE_CHECKING:  # provided by FakeDriver
 
@@ -114,6 +118,9 @@ class FakeDevices:
 
     def _endpoint(self, host: str, uuid: str, protocol: str) -> ConsoleEndpoint:
         g = self._guest(host, uuid)
+        if self._settings.console_address:
+            address, _, port = self._settings.console_address.rpartition(":")
+            return ConsoleEndpoint(address, int(port))
         offset = zlib.crc32(g.uuid.encode()) % 1000
         return ConsoleEndpoint("127.0.0.1", _CONSOLE_BASE_PORTS[protocol] + offset)
 

@@ -31,6 +31,7 @@ def _fake(cfg: AgentConfig, state_root: Path) -> Driver:
             spawn_seconds=cfg.spawn_seconds,
             numa_nodes=cfg.numa_nodes,
             pci_devices=tuple(cfg.pci_devices),
+            console_address=cfg.fake_console_address,
             state_file=state_root / identity.agent_id(hosts) / "fake-hypervisor.json",
         )
     )
