@@ -93,6 +93,15 @@ async def test_reset_state_is_for_admins(gw: Gateway, act: Actor) -> None:
     assert await act({"os-resetState": {"state": "error"}}, token="admin:admin") == (202, None)
 
 
+async def test_inject_network_info_is_for_admins(gw: Gateway, act: Actor) -> None:
+    status, message = await act({"injectNetworkInfo": None})
+    assert status == 403 and "inject_network_info" in message
+    assert (await act({"injectNetworkInfo": {}}, token="admin:admin"))[0] == 400
+    assert await act({"injectNetworkInfo": None}, token="admin:admin") == (202, None)
+    # nothing to push into the guest: the server is left as it was
+    assert gw.router.instances[act.sid].vm_state == "active"
+
+
 async def test_resize_checks(gw: Gateway, act: Actor) -> None:
     assert await act({"resize": {"flavorRef": "1"}}) == (
         400,
@@ -248,6 +257,10 @@ async def test_live_migrate_and_evacuate_validation(gw: Gateway, act: Actor) -> 
     assert (await act(evacuate, token=admin))[0] == 400  # onSharedStorage required before 2.14
     both = {"evacuate": {"onSharedStorage": True, "adminPass": "x"}}
     assert await act(both, token=admin) == (400, "admin password can't be changed on existing disk")
+    # the string "False" is false, as Nova reads booleans (upstream's own sample sends it)
+    not_shared = {"evacuate": {"onSharedStorage": "False", "adminPass": "x"}}
+    # (past validation it goes to the router, which this harness does not move servers with)
+    assert (await act(not_shared, token=admin))[0] not in (400, 409)
     await act({"pause": None})
     assert await act({"evacuate": {}}, token=admin, version="2.14") == conflict(
         act.sid, "evacuate", "paused"

@@ -77,6 +77,7 @@ SOFT_DELETABLE = [
     s.ERROR,
 ]
 UNRESCUING = "unrescuing"
+INJECT_NETWORK_INFO = "os_compute_api:os-admin-actions:inject_network_info"
 
 TRANSITIONS: dict[str, Transition] = {
     "start": _T("start", f"{_SERVERS}:start", [s.STOPPED], _IDLE, s.POWERING_ON),
@@ -164,6 +165,7 @@ for _name, _check, _desc in [
     (f"{_MIGRATE}_live", "rule:admin_api", "Live-migrate a server"),
     ("os_compute_api:os-evacuate", "rule:admin_api", "Evacuate a server from a dead host"),
     ("os_compute_api:os-console-output", "rule:admin_or_owner", "A server's console log"),
+    (INJECT_NETWORK_INFO, "rule:admin_api", "Inject network info into a server"),
 ]:
     policy.register(_name, _check, _desc)
 

@@ -1,6 +1,6 @@
 """POST /servers/{id}/action for the actions beyond the power ones: resize, confirm, revert,
 migrate, rescue, unrescue, changePassword, trigger_crash_dump, os-resetState,
-os-getConsoleOutput."""
+injectNetworkInfo, os-getConsoleOutput."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from novamesh.gateway.domain.boot import generate_password
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply
 from novamesh.gateway.schemas import server_actions as schemas
+from novamesh.gateway.schemas.types import to_bool
 from novamesh.gateway.views import servers as view
 from novamesh.gateway.views.common import ViewContext
 
@@ -45,7 +46,7 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
         await moves.live_migrate(deps, who, rid, inst, arg.get("host"))
         return Reply(None, 202)
     if name == "evacuate":
-        if arg.get("onSharedStorage") and arg.get("adminPass"):
+        if to_bool(arg.get("onSharedStorage", False)) and arg.get("adminPass"):
             raise BadRequest("admin password can't be changed on existing disk")
         password = arg.get("adminPass") or generate_password()
         await moves.evacuate(deps, who, rid, inst, arg.get("host"), password)
@@ -90,6 +91,13 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
         if shelved_image:
             image_cleanup.after_unshelve(deps, inst.uuid, shelved_image, inst.project_id)
         return Reply(None, 202)
+    if name == "injectNetworkInfo":
+        policy.authorize(who, actions.INJECT_NETWORK_INFO, inst.project_id)
+        if not inst.host:
+            raise Conflict(f"Instance {inst.uuid} has no host to inject network info on.")
+        # Guests here read their addresses from DHCP and the config drive, which always hold
+        # the server's current ports: there is nothing to push into a running guest.
+        return Reply(None, 202)
     if name == "forceDelete":
         policy.authorize(who, "os_compute_api:os-deferred-delete:force", inst.project_id)
         await servers.delete(deps, who, rid, inst.uuid)
@@ -115,7 +123,7 @@ async def _rebuild(deps: Deps, call: Call, inst: router_pb2.Instance, arg: Any) 
     req = rebuilds.RebuildRequest(
         image_ref=str(arg["imageRef"]),
         admin_pass=password,
-        preserve_ephemeral=bool(arg.get("preserve_ephemeral", False)),
+        preserve_ephemeral=to_bool(arg.get("preserve_ephemeral", False)),
         changes=changes,
         metadata=dict(arg["metadata"]) if "metadata" in arg else None,
         key_name=(arg["key_name"] or "") if "key_name" in arg else None,

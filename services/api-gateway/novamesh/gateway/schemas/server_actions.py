@@ -86,6 +86,7 @@ ACTIONS: dict[str, dict[str, Any]] = {
     "unshelve": _action("unshelve", _NULL),
     "restore": _action("restore", _NULL),
     "forceDelete": _action("forceDelete", _NULL),
+    "injectNetworkInfo": _action("injectNetworkInfo", _NULL),
 }
 
 
