@@ -82,13 +82,12 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     flavors = FlavorsRest(rest, deps)
     images = ImagesRest(rest, deps)
     keypairs = KeypairsRest(rest, deps)
-    services_client = ServicesClient(deps.cfg.endpoints.router)
-    os_services = ServicesRest(rest, services_client)
+    os_services = ServicesRest(rest, ServicesClient(deps.cfg.endpoints.router))
     typed = ServersTyped(deps)
     server_records = ServerRecordsRest(rest, deps)
     server_groups = ServerGroupsRest(rest, deps)
     aggregates = AggregatesRest(rest, deps)
-    zones = AvailabilityZonesRest(rest, deps, services_client)
+    zones = AvailabilityZonesRest(rest, deps)
     return [
         lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
         lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
