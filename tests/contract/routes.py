@@ -219,6 +219,15 @@ def _specs(cpu: str = "", numa: str = "") -> tuple[str, str, Any, str]:
 
 _BY_HOST = "/os-hypervisors?hypervisor_hostname_pattern={hypervisor_host}"
 _TAGS = ("PUT", "/servers/{server}/tags", {"tags": ["tag1", "tag2"]}, "")
+_VOLS = "/servers/{server}/os-volume_attachments"
+
+
+def _attach(volume: str, first: bool) -> tuple[str, str, Any, str]:
+    extra: dict[str, Any] = {"tag": "tag1", "delete_on_termination": True} if first else {}
+    body = {"volumeAttachment": {"volumeId": f"{{{volume}}}", **extra}}
+    return ("POST@2.79", _VOLS, body, "")
+
+
 _QUOTAS = "/os-quota-sets/fake_tenant"
 _CLASS_DEFAULTS = {"quota_class_set": {"instances": 10, "cores": 20}}
 
@@ -459,10 +468,22 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         ),
         "attach-interfaces-create-net_id-req": Route("POST", "/servers/{server}/os-interface"),
     },
+    # Upstream's samples attach its stubbed volumes first; here the runner makes volumes in
+    # the built-in store and the cases attach them (tag and delete flag as the samples show).
     "os-volume_attachments": {
-        "list-volume-attachments-resp": Route("GET", "/servers/{server}/os-volume_attachments"),
-        "attach-volume-to-server-resp": Route(
-            "POST", "/servers/{server}/os-volume_attachments", request="attach-volume-to-server-req"
+        "list-volume-attachments-resp": Route(
+            "GET", _VOLS, before=(_attach("volume_id", True), _attach("volume_id2", False))
+        ),
+        "attach-volume-to-server-resp": Route("POST", _VOLS, request="attach-volume-to-server-req"),
+        "attach-volume-to-server-req": Route("POST", _VOLS),
+        "volume-attachment-detail-resp": Route(
+            "GET", _VOLS + "/{volume_id}", before=(_attach("volume_id", True),)
+        ),
+        "update-volume-req": Route(
+            "PUT", _VOLS + "/{volume_id}", 202, before=(_attach("volume_id", True),)
+        ),
+        "update-volume-attachment-delete-flag-req": Route(
+            "PUT", _VOLS + "/{volume_id}", 202, before=(_attach("volume_id", False),)
         ),
     },
     "os-server-groups": {
@@ -497,6 +518,15 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "hypervisors-list-resp": Route("GET", "/os-hypervisors"),
         "hypervisors-detail-resp": Route("GET", "/os-hypervisors/detail"),
         "hypervisors-statistics-resp": Route("GET", "/os-hypervisors/statistics"),
+        # From 2.33 upstream's list samples show the page of one after the first hypervisor.
+        **{
+            f"{v}:{name}": Route("GET", path + "?limit=1&marker={hypervisor}")
+            for v in ("2.33", "2.53", "2.88")
+            for name, path in (
+                ("hypervisors-list-resp", "/os-hypervisors"),
+                ("hypervisors-detail-resp", "/os-hypervisors/detail"),
+            )
+        },
         "hypervisors-show-resp": Route("GET", "/os-hypervisors/{hypervisor}"),
         "hypervisors-uptime-resp": Route("GET", "/os-hypervisors/{hypervisor}/uptime"),
         "hypervisors-search-resp": Route("GET", "/os-hypervisors/{hypervisor_host}/search"),

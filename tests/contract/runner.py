@@ -222,6 +222,10 @@ class Runner:
             body = {"aggregate": {"name": self.unique("name"), "availability_zone": "london"}}
             resp = self._ok(self.call("POST", "/os-aggregates", "2.1", body))
             known["aggregate"] = str(resp.json()["aggregate"]["id"])
+        steps = repr((route.values, route.before, route.after))
+        for name in ("volume_id", "volume_id2", "new_volume_id"):
+            if f"%({name})s" in request_text or f"{{{name}}}" in path + steps:
+                known[name] = self._volume()
         if "server" in known and _NEEDS_HOSTS in repr((route.values, route.before, route.after)):
             known.update(self._hosts(known["server"]))
         for step in route.before:
@@ -263,6 +267,11 @@ class Runner:
             and not s.get("forced_down")
         ]  # fmt: skip
         return {"server_host": here, "other_host": others[0] if others else ""}
+
+    def _volume(self) -> str:
+        """A volume of the built-in store, made through the os-volumes proxy (up to 2.35)."""
+        body = {"volume": {"size": 1, "display_name": self.unique("volume")}}
+        return str(self._ok(self.call("POST", "/os-volumes", "2.1", body)).json()["volume"]["id"])
 
     def _flavor(self, known: dict[str, str]) -> str:
         flavor_id = self.unique("contract-flavor")

@@ -151,3 +151,25 @@ async def test_a_deleted_servers_volume_is_available_again(gw: Gateway) -> None:
     del gw.router.instances[sid]
     shown = await volume(gw, vid)
     assert (shown["status"], shown["attachments"]) == ("available", [{}])
+
+
+async def test_attach_answer_keeps_the_volume_id_from_2_89(gw: Gateway) -> None:
+    """Nova answers an attach with `id` (the volume id) at every microversion; only list and
+    show name the attachment and BDM ids from 2.89 (regression: the suite's 2.89 sample)."""
+    sid = await boot(gw)
+    vid = await new_volume(gw)
+    base = f"/v2.1/servers/{sid}/os-volume_attachments"
+    body = {"volumeAttachment": {"volumeId": vid, "tag": "db"}}
+    resp = await rest(gw, "AttachVolume", base, id=sid, body=body, version="2.89")
+    assert resp.status == 200, resp.message
+    assert resp.body["volumeAttachment"] == {
+        "device": resp.body["volumeAttachment"]["device"],
+        "id": vid,
+        "serverId": sid,
+        "volumeId": vid,
+        "tag": "db",
+        "delete_on_termination": False,
+    }
+    shown = await rest(gw, "GetVolumeAttachment", f"{base}/{vid}", sid, vid, version="2.89")
+    assert "id" not in shown.body["volumeAttachment"]
+    assert shown.body["volumeAttachment"]["bdm_uuid"]

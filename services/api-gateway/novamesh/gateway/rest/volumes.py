@@ -77,7 +77,7 @@ class VolumesRest(api_volumes_pb2_grpc.VolumesRestServiceServicer):
                 delete_on_termination=types.to_bool(asked.get("delete_on_termination", False)),
             )
             att = await attachments.attach(self.deps, self.devices, call.who, call.path_id, want)
-            return Reply({"volumeAttachment": view.attachment(att, call.version)})
+            return Reply({"volumeAttachment": view.attachment(att, call.version, created=True)})
 
         return await self.rest.handle(context, request, run)
 

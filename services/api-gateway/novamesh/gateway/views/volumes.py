@@ -10,15 +10,20 @@ from novamesh.gateway.api.microversion import APIVersion
 from novamesh.gateway.views.common import strtime
 
 
-def attachment(a: sd.VolumeAttachment, version: APIVersion) -> dict[str, Any]:
+def attachment(
+    a: sd.VolumeAttachment, version: APIVersion, created: bool = False
+) -> dict[str, Any]:
+    """`created`: the answer to an attach, which keeps the pre-2.89 shape in Nova (its `id`
+    is the volume id; the attachment and BDM ids are only listed and shown)."""
     out: dict[str, Any] = {"device": a.device, "serverId": a.server_id, "volumeId": a.volume_id}
-    if not version.at_least("2.89"):
+    new_ids = version.at_least("2.89") and not created
+    if not new_ids:
         out["id"] = a.volume_id
     if version.at_least("2.70"):
         out["tag"] = a.tag or None
     if version.at_least("2.79"):
         out["delete_on_termination"] = a.delete_on_termination
-    if version.at_least("2.89"):
+    if new_ids:
         out["attachment_id"] = a.attachment_id
         out["bdm_uuid"] = a.bdm_uuid
     return out
