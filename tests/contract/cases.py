@@ -35,6 +35,13 @@ class Case:
         return f"{self.directory}/v{self.version}/{self.name}"
 
 
+# Response templates whose names do not end in -resp (GETs named after their query).
+_RESPONSE_PREFIXES = (
+    "migrations-", "simple-tenant-usage", "servers-list", "servers-details",
+    "instance-actions-list",
+)  # fmt: skip
+
+
 def _version_key(version: str) -> tuple[int, int]:
     major, minor = version.split(".")
     return int(major), int(minor)
@@ -75,9 +82,7 @@ def folder_cases(root: Path, directory: str, version: str, folder: Path) -> list
             is_response = (
                 name.endswith(("-get", "-list"))
                 or "-get-" in name
-                or name.startswith(
-                    ("migrations-", "simple-tenant-usage", "servers-list", "servers-details")
-                )
+                or name.startswith(_RESPONSE_PREFIXES)
             )
             path = folder / (name + SUFFIX)
             cases.append(

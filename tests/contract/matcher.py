@@ -25,7 +25,7 @@ from typing import Any
 # A placeholder not wrapped in quotes, e.g. `"min_count": %(int)s`; upstream quotes it as
 # `"%(int:name)s"` before parsing the JSON and compares it against str(value).
 _UNQUOTED = re.compile(r"([:\[,]\s*)%\(([^)]+)\)s(\s*[,}\]])")
-_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
+PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
 
 # A fixture-dependent literal: (path, template value, response value) -> matches or None to
 # fall back to the plain comparison.
@@ -51,7 +51,7 @@ def render_request(text: str, subs: Mapping[str, str]) -> str:
             raise KeyError(f"no value for request placeholder %({name})s")
         return str(subs[name])
 
-    return _PLACEHOLDER.sub(one, text)
+    return PLACEHOLDER.sub(one, text)
 
 
 class Matcher:
@@ -68,7 +68,7 @@ class Matcher:
             name = m.group(1).removeprefix("int:")
             return self.subs.get(name, ".*")
 
-        return "^" + _PLACEHOLDER.sub(one, escaped) + "$"
+        return "^" + PLACEHOLDER.sub(one, escaped) + "$"
 
     def compare(self, expected: Any, actual: Any, path: str = "") -> None:
         if self.relax is not None:

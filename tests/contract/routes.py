@@ -33,6 +33,8 @@ class Route:
     values: tuple[tuple[str, str], ...] = ()
     # (method, path, body, "") run after the call whatever it answered (undo a `before`).
     after: tuple[tuple[str, str, Any, str], ...] = ()
+    # Compare the whole collection: the suite makes none of its items (os-services).
+    all_items: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ PAUSE = _act({"pause": None}, "PAUSED")
 LOCK = _act({"lock": None}, "")
 RESCUE = _act({"rescue": None}, "RESCUE")
 SHELVE = _act({"shelve": None}, "SHELVED_OFFLOADED|SHELVED")
+OFFLOAD = _act({"shelveOffload": None}, "SHELVED_OFFLOADED")
 
 
 def action(status: int = 202, **kw: Any) -> Route:
@@ -95,9 +98,13 @@ def _evacuate(**kw: Any) -> Route:
     )
 
 
-def _unshelve(**values: str) -> Route:
+def _unshelve(offloaded: bool = False, **values: str) -> Route:
+    """A host or zone is chosen only for a server that no longer has one (offloaded)."""
     return action(
-        before=(SHELVE,), fresh_server=True, settle="ACTIVE", values=_shelve("unshelve", **values)
+        before=(SHELVE, OFFLOAD) if offloaded else (SHELVE,),
+        fresh_server=True,
+        settle="ACTIVE",
+        values=_shelve("unshelve", **values),
     )
 
 
@@ -174,6 +181,20 @@ for _v in ("2.90", "2.94", "2.96", "2.98", "2.100", "2.104"):
         _SERVER_VIEWS[f"{_v}:{_name}"] = replace(_base, caller="user")
 
 _FLAVOR = "/flavors/{flavor}"
+
+_AGG_ACTION = "/os-aggregates/{aggregate}/action"
+_AGG_HOST = (("host_name", "{compute_host}"),)
+_ADD_HOST = ("POST", _AGG_ACTION, {"add_host": {"host": "{compute_host}"}}, "")
+# Upstream's fixture service is host1's nova-compute, disabled with reason "test2".
+_SVC = (
+    ("host", "{compute_host}"), ("binary", "nova-compute"), ("disabled_reason", "test2"),
+    ("forced_down", "true"),
+)  # fmt: skip
+_SVC_HOST = {"host": "{compute_host}", "binary": "nova-compute"}
+_SVC_ENABLE = ("PUT", "/os-services/enable", _SVC_HOST, "")
+_SVC_UP = ("PUT", "/os-services/force-down", {**_SVC_HOST, "forced_down": False}, "")
+_SVC_253 = "/os-services/{service}"
+_SVC_RESET_253 = ("PUT", _SVC_253, {"status": "enabled", "forced_down": False}, "")
 # From 2.55 upstream's flavor samples show its flavor 7 (m1.small.description), which the
 # runner seeds.
 _FLAVOR_SEVEN: dict[str, Route | NotApplicable] = {
@@ -237,12 +258,58 @@ def _quotas(method: str, suffix: str, **kw: Any) -> Route:
     return Route(method, _QUOTAS + suffix, before=(reset,), **kw)
 
 
+_KP = "/os-keypairs"
+
+
+def _keypair(name: str, user: str = "") -> tuple[str, str, Any, str]:
+    """Create a key pair (for another user from 2.10, as upstream's admin does)."""
+    body = {"keypair": {"name": name, **({"user_id": user} if user else {})}}
+    return ("POST@2.10" if user else "POST", _KP, body, "")
+
+
+# Up to 2.2 upstream's key pair samples belong to its non-admin user "fake"; from 2.2 a
+# created key pair answers 201; from 2.92 the cloud no longer generates keys (400).
+_KEYPAIRS: dict[str, Route | NotApplicable] = {
+    "keypairs-post-resp": Route("POST", _KP, request="keypairs-post-req", caller="user"),
+    "keypairs-import-post-resp": Route("POST", _KP, caller="user"),
+    "keypairs-get-resp": Route("GET", _KP + "/{keypair}", caller="user"),
+    "keypairs-list-resp": Route(
+        "GET", _KP, before=(_keypair("kp-a"),), values=(("keypair_name", "kp-a"),)
+    ),
+    "2.10:keypairs-get-resp": Route("GET", _KP + "/{keypair}"),
+    "2.35:keypairs-list-resp": Route(
+        "GET",
+        _KP + "?limit=1",
+        before=(_keypair("kp-a"), _keypair("kp-b")),
+        values=(("keypair_name", "kp-a"),),
+    ),
+    "2.35:keypairs-list-user1-resp": Route(
+        "GET",
+        _KP + "?user_id=user1",
+        before=(_keypair("kp-a", "user1"),),
+        values=(("keypair_name", "kp-a"),),
+    ),
+    "2.35:keypairs-list-user2-resp": Route(
+        "GET",
+        _KP + "?limit=1&marker=kp-a&user_id=user2",
+        before=tuple(_keypair(n, "user2") for n in ("kp-a", "kp-b", "kp-c")),
+        values=(("keypair_name", "kp-b"),),
+    ),
+    "2.92:keypairs-post-req": Route("POST", _KP, 400),
+}
+for _v in ("2.2", "2.10", "2.35", "2.92"):
+    for _name in ("keypairs-post-resp", "keypairs-import-post-resp"):
+        _base = _KEYPAIRS[_name]
+        assert isinstance(_base, Route)
+        _KEYPAIRS[f"{_v}:{_name}"] = replace(
+            _base, status=201, caller="user" if _v == "2.2" else "admin"
+        )
+
+
 ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     "servers": _SERVER_VIEWS,
     "servers-sort": {
-        "server-sort-keys-list-resp": Route(
-            "GET", "/servers?sort_key=display_name&sort_dir=asc&limit=1"
-        )
+        "server-sort-keys-list-resp": Route("GET", "/servers?sort_key=display_name&sort_dir=asc")
     },
     "versions": {
         "versions-get-resp": Route("GET", "/../"),
@@ -299,15 +366,7 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "image-meta-key-put-resp": Route("PUT", "/images/{image}/metadata/auto_disk_config"),
     },
     "limits": {"limit-get-resp": Route("GET", "/limits")},
-    "os-keypairs": {
-        "keypairs-post-resp": Route("POST", "/os-keypairs", request="keypairs-post-req"),
-        "keypairs-post-req": Route("POST", "/os-keypairs", 201),
-        "keypairs-import-post-resp": Route("POST", "/os-keypairs"),
-        "keypairs-get-resp": Route("GET", "/os-keypairs/{keypair}"),
-        "keypairs-list-resp": Route("GET", "/os-keypairs"),
-        "keypairs-list-user1-resp": Route("GET", "/os-keypairs?limit=1"),
-        "keypairs-list-user2-resp": Route("GET", "/os-keypairs?limit=1&user_id=user2"),
-    },
+    "os-keypairs": _KEYPAIRS,
     "os-availability-zone": {
         "availability-zone-list-resp": Route("GET", "/os-availability-zone"),
         "availability-zone-detail-resp": Route("GET", "/os-availability-zone/detail"),
@@ -368,18 +427,16 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "server-rescue-req-with-image-ref": action(200, fresh_server=True, settle="RESCUE"),
     },
     "os-shelve": {
-        "os-shelve": action(
-            fresh_server=True, settle="SHELVED_OFFLOADED", values=_shelve("shelve")
-        ),
+        "os-shelve": action(fresh_server=True, settle="SHELVED", values=_shelve("shelve")),
         "os-shelve-offload": action(
             before=(SHELVE,), fresh_server=True, values=_shelve("shelveOffload")
         ),
         "os-unshelve": _unshelve(),
-        "os-unshelve-az": _unshelve(availability_zone="nova"),
-        "os-unshelve-az-host": _unshelve(availability_zone="nova", host="{other_host}"),
-        "os-unshelve-host": _unshelve(host="{other_host}"),
-        "os-unshelve-unpin-az": _unshelve(),
-        "os-unshelve-host-and-unpin-az": _unshelve(host="{other_host}"),
+        "os-unshelve-az": _unshelve(True, availability_zone="nova"),
+        "os-unshelve-az-host": _unshelve(True, availability_zone="nova", host="{other_host}"),
+        "os-unshelve-host": _unshelve(True, host="{other_host}"),
+        "os-unshelve-unpin-az": _unshelve(True),
+        "os-unshelve-host-and-unpin-az": _unshelve(True, host="{other_host}"),
     },
     "os-console-output": {"console-output-post-resp": action(200)},
     "os-admin-actions": {
@@ -454,7 +511,7 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "instance-actions-list-with-limit-resp": _stopped(_SERVER_ACTIONS + "?limit=1"),
         "instance-actions-list-with-marker-resp": _stopped(_SERVER_ACTIONS + "?marker={action}"),
         "instance-actions-list-with-changes-since": _stopped(
-            _SERVER_ACTIONS + "?changes-since={since}"
+            _SERVER_ACTIONS + "?changes-since={past}"
         ),
         "instance-actions-list-with-changes-before": _stopped(
             _SERVER_ACTIONS + "?changes-before={future}"
@@ -488,31 +545,73 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     },
     "os-server-groups": {
         "server-groups-post-resp": Route(
-            "POST", "/os-server-groups", request="server-groups-post-req"
+            "POST", "/os-server-groups", request="server-groups-post-req", caller="user"
         ),
-        "server-groups-get-resp": Route("GET", "/os-server-groups/{group}"),
-        "server-groups-list-resp": Route("GET", "/os-server-groups"),
+        "server-groups-get-resp": Route("GET", "/os-server-groups/{group}", caller="user"),
+        "server-groups-list-resp": Route("GET", "/os-server-groups", caller="user"),
     },
     "os-aggregates": {
         "aggregate-post-resp": Route("POST", "/os-aggregates", request="aggregate-post-req"),
         "aggregates-get-resp": Route("GET", "/os-aggregates/{aggregate}"),
-        "aggregates-list-get-resp": Route("GET", "/os-aggregates"),
+        "aggregates-list-get-resp": Route("GET", "/os-aggregates", before=(_ADD_HOST,)),
         "aggregate-update-post-resp": Route(
             "PUT", "/os-aggregates/{aggregate}", request="aggregate-update-post-req"
         ),
         "aggregates-add-host-post-resp": Route(
-            "POST", "/os-aggregates/{aggregate}/action", request="aggregate-add-host-post-req"
+            "POST", _AGG_ACTION, request="aggregate-add-host-post-req", values=_AGG_HOST
         ),
         "aggregates-remove-host-post-resp": Route(
-            "POST", "/os-aggregates/{aggregate}/action", request="aggregate-remove-host-post-req"
+            "POST",
+            _AGG_ACTION,
+            request="aggregate-remove-host-post-req",
+            values=_AGG_HOST,
+            before=(_ADD_HOST,),
         ),
         "aggregates-metadata-post-resp": Route(
-            "POST", "/os-aggregates/{aggregate}/action", request="aggregate-metadata-post-req"
+            "POST", _AGG_ACTION, request="aggregate-metadata-post-req"
         ),
+        # The request halves of the cases above (upstream names them aggregate-, not -s).
+        "aggregate-add-host-post-req": Route("POST", _AGG_ACTION, values=_AGG_HOST),
+        "aggregate-remove-host-post-req": Route(
+            "POST", _AGG_ACTION, values=_AGG_HOST, before=(_ADD_HOST,)
+        ),
+        "aggregate-metadata-post-req": Route("POST", _AGG_ACTION),
         "aggregate-images-post-req": Route("POST", "/os-aggregates/{aggregate}/images", 202),
     },
+    # Before 2.53 a service is named by host and binary; each change is undone after the case
+    # (the host keeps taking builds), and force-down starts from upstream's fixture state.
     "os-services": {
-        "services-list-get-resp": Route("GET", "/os-services"),
+        "services-list-get-resp": Route("GET", "/os-services", all_items=True),
+        "service-disable-put-resp": Route(
+            "PUT", "/os-services/disable", values=_SVC, after=(_SVC_ENABLE,)
+        ),
+        "service-disable-log-put-resp": Route(
+            "PUT", "/os-services/disable-log-reason", values=_SVC, after=(_SVC_ENABLE,)
+        ),
+        "service-enable-put-resp": Route("PUT", "/os-services/enable", values=_SVC),
+        "service-force-down-put-resp": Route(
+            "PUT", "/os-services/force-down", values=_SVC, after=(_SVC_UP,)
+        ),
+        "2.53:service-disable-put-resp": Route(
+            "PUT", _SVC_253, values=_SVC, after=(_SVC_RESET_253,)
+        ),
+        "2.53:service-disable-log-put-resp": Route(
+            "PUT",
+            _SVC_253,
+            values=(*_SVC, ("disabled_reason", "maintenance")),
+            after=(_SVC_RESET_253,),
+        ),
+        "2.53:service-enable-put-resp": Route("PUT", _SVC_253, values=_SVC),
+        "2.53:service-force-down-put-resp": Route(
+            "PUT",
+            _SVC_253,
+            values=_SVC,
+            after=(_SVC_RESET_253,),
+            before=(("PUT", _SVC_253, {"status": "disabled", "disabled_reason": "test2"}, ""),),
+        ),
+        "2.69:services-list-get-resp": NotApplicable(
+            "upstream's 2.69 sample lists the services of a cell that is down"
+        ),
     },
     "os-hypervisors": {
         "hypervisors-list-resp": Route("GET", "/os-hypervisors"),
@@ -570,7 +669,15 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     "os-instance-usage-audit-log": {},
     "os-server-external-events": {
         "event-create-resp": Route(
-            "POST", "/os-server-external-events", request="event-create-req"
+            "POST",
+            "/os-server-external-events",
+            request="event-create-req",
+            values=(
+                ("uuid", "{server}"),
+                ("name", "network-changed"),
+                ("status", "completed"),
+                ("tag", "foo"),
+            ),
         ),
     },
     "server-migrations": {},

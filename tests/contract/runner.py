@@ -24,7 +24,13 @@ import httpx
 
 from tests.contract import routes as routes_mod
 from tests.contract.cases import Case, discover, find_template, nearest_template, templates_root
-from tests.contract.matcher import Matcher, NoMatch, parse_template, render_request
+from tests.contract.matcher import (
+    PLACEHOLDER,
+    Matcher,
+    NoMatch,
+    parse_template,
+    render_request,
+)  # fmt: skip
 from tests.contract.routes import NotApplicable, Route
 from tests.contract.subs import PATTERNS, PROJECT, USER, relax, request_values
 from tests.support.mesh import Mesh, start_mesh
@@ -38,6 +44,10 @@ _ECHOED = (
 )  # fmt: skip
 # The suite's own project and the one upstream's quota samples name.
 QUOTA_PROJECTS = (PROJECT, "fake_tenant")
+
+# The users whose key pairs the templates show: the suite's admin, upstream's "fake" (the
+# suite's non-admin caller) and the two its 2.35 listing samples create key pairs for.
+KEYPAIR_USERS = (USER, "fake", "user1", "user2")
 
 
 @dataclass
@@ -63,19 +73,13 @@ class Group:
     version: str
     known: dict[str, str] = field(default_factory=dict)
     owned: set[str] = field(default_factory=set)
-    shared_server: str = ""
-    # Servers to delete when the group is done (quota: the project may hold only so many).
-    servers: list[str] = field(default_factory=list)
 
-    def server(self, fresh: bool) -> str:
-        if fresh or not self.shared_server:
-            server_id = self.runner.boot(self.version, self.known)
-            self.owned.add(server_id)
-            self.servers.append(server_id)
-            if fresh:
-                return server_id
-            self.shared_server = server_id
-        return self.shared_server
+    def server(self) -> str:
+        """A server of the case's own: upstream boots one per sample test, and a case that
+        renames, rebuilds or resizes it must not decide what the next case sees."""
+        server_id = self.runner.boot(self.version, self.known)
+        self.owned.add(server_id)
+        return server_id
 
 
 class Runner:
@@ -87,6 +91,7 @@ class Runner:
         self.counter = 0
         self.image_id = self._image()
         self.boot_fallbacks: list[str] = []
+        self.boot_sent: set[str] = set()
         self._upstream_flavor()
 
     def close(self) -> None:
@@ -156,6 +161,9 @@ class Runner:
             except (KeyError, ValueError):
                 body = None
         resp = self.call("POST", "/servers", version, body) if body is not None else None
+        # What the server was made with comes back as sent (accessIPv6 "80fe::" ...).
+        self.boot_sent = set(PLACEHOLDER.findall(tpl.read_text())) if tpl else set()
+        plain: Any = None
         if resp is None or resp.status_code != 202:
             # The template's own body may use what this cloud refuses (personality, a
             # trusted-certs backend ...): a plain server then, so the other cases still run.
@@ -171,10 +179,13 @@ class Runner:
                 f"v{version}: {resp.status_code if resp else '-'} {resp.text[:300] if resp else ''}"
             )
             resp = self.call("POST", "/servers", "2.1", plain)
+            body = plain
         if resp.status_code != 202:
             raise SetupFailed(f"POST /servers answered {resp.status_code}: {resp.text[:200]}")
         server_id = str(resp.json()["server"]["id"])
         self.wait(server_id, "ACTIVE")
+        if body is plain:
+            self.boot_sent = set()
         return server_id
 
     # -- one case ------------------------------------------------------------------------
@@ -200,28 +211,47 @@ class Runner:
             name = self.unique("keypair")
             self._ok(self.call("POST", "/os-keypairs", "2.1", {"keypair": {"name": name}}))
             known["key_name"] = name
+        if "%(public_key)s" in request_text:
+            # A real key to import: one the cloud generates (and forgets again).
+            name = self.unique("keypair")
+            resp = self._ok(self.call("POST", "/os-keypairs", "2.1", {"keypair": {"name": name}}))
+            known["public_key"] = resp.json()["keypair"]["public_key"]
+            self.call("DELETE", f"/os-keypairs/{name}", "2.1")
         if "%(sg_uuid)s" in request_text:
             body = {"server_group": {"name": "test", "policies": ["affinity"]}}
             resp = self._ok(self.call("POST", "/os-server-groups", "2.1", body))
             known["sg_uuid"] = resp.json()["server_group"]["id"]
         path = route.path
-        if "{server}" in path or path.startswith("/servers/"):
-            known["server"] = group.server(route.fresh_server)
+        lists_servers = route.method == "GET" and path.startswith("/servers")
+        names_server = "{server}" in repr(route.values)  # (os-server-external-events)
+        if "{server}" in path or path.startswith("/servers/") or lists_servers or names_server:
+            known["server"] = group.server()
             known["server_id"] = known["server"]
         if "{flavor}" in path:
             known["flavor"] = self._flavor(known)
         if "{keypair}" in path:
             name = self.unique("keypair")
-            self._ok(self.call("POST", "/os-keypairs", "2.1", {"keypair": {"name": name}}))
+            body = {"keypair": {"name": name}}
+            self._ok(self.call("POST", "/os-keypairs", "2.1", body, route.caller))
             known["keypair"] = known["keypair_name"] = name
         if "{group}" in path:
-            body = {"server_group": {"name": "test", "policies": ["anti-affinity"]}}
-            resp = self._ok(self.call("POST", "/os-server-groups", "2.1", body))
-            known["group"] = resp.json()["server_group"]["id"]
-        if "{aggregate}" in path:
-            body = {"aggregate": {"name": self.unique("name"), "availability_zone": "london"}}
+            # As upstream: the group its create template makes at this version, named "test",
+            # made by the case's caller (its samples show that user).
+            known["group"] = self._server_group(group.version, route.caller)
+            known["name"] = "test"
+        steps = repr((path, route.values, route.before, route.after))
+        if "{compute_host}" in steps:
+            known["compute_host"] = self._compute_host()
+        if "{aggregate}" in steps:
+            # Upstream's aggregate samples start from an empty table: one aggregate "name".
+            self.clear_aggregates()
+            body = {"aggregate": {"name": "name", "availability_zone": "london"}}
             resp = self._ok(self.call("POST", "/os-aggregates", "2.1", body))
             known["aggregate"] = str(resp.json()["aggregate"]["id"])
+        if "{service}" in steps:
+            query = f"/os-services?binary=nova-compute&host={known['compute_host']}"
+            resp = self._ok(self.call("GET", query, group.version))
+            known["service"] = str(resp.json()["services"][0]["id"])
         steps = repr((route.values, route.before, route.after))
         for name in ("volume_id", "volume_id2", "new_volume_id"):
             if f"%({name})s" in request_text or f"{{{name}}}" in path + steps:
@@ -255,6 +285,27 @@ class Runner:
         """One `before`/`after` request; `"PUT@2.11"` calls at that microversion."""
         method, _, at = step[0].partition("@")
         return self.call(method, step[1].format(**known), at or version, _fill(step[2], known))
+
+    def _server_group(self, version: str, caller: str) -> str:
+        tpl = nearest_template(self.root, "os-server-groups", version, "server-groups-post-req")
+        body: Any = {"server_group": {"name": "test", "policies": ["anti-affinity"]}}
+        if tpl is not None:
+            body = json.loads(render_request(tpl.read_text(), {"name": "test"}))
+        resp = self._ok(self.call("POST", "/os-server-groups", version, body, caller))
+        return str(resp.json()["server_group"]["id"])
+
+    def _compute_host(self) -> str:
+        """The last compute host by name (the one the suite's servers use least)."""
+        resp = self._ok(self.call("GET", "/os-services?binary=nova-compute", "2.1"))
+        return str(sorted(s["host"] for s in resp.json()["services"])[-1])
+
+    def clear_aggregates(self) -> None:
+        resp = self.call("GET", "/os-aggregates", "2.1")
+        for agg in resp.json().get("aggregates", []) if resp.is_success else []:
+            path = f"/os-aggregates/{agg['id']}"
+            for host in agg.get("hosts") or []:
+                self.call("POST", path + "/action", "2.1", {"remove_host": {"host": host}})
+            self.call("DELETE", path, "2.1")
 
     def _hosts(self, server_id: str) -> dict[str, str]:
         """The server's compute host and another compute host that is up (for moves)."""
@@ -312,9 +363,11 @@ class Runner:
         )
         request_tpl = self._request_template(case, route)
         body: str | None = None
+        sent: set[str] = set()
         if request_tpl is not None:
             try:
                 body = render_request(request_tpl.read_text(), values)
+                sent = set(PLACEHOLDER.findall(request_tpl.read_text()))
             except KeyError as exc:
                 return result("failed", f"request template: {exc}")
         try:
@@ -336,8 +389,6 @@ class Runner:
             )
         for item in _ids(resp):
             group.owned.add(item)
-            if route.method == "POST" and route.path == "/servers":
-                group.servers.append(item)
         if route.settle and "server" in known:
             try:
                 self.wait(known["server"], route.settle)
@@ -345,10 +396,12 @@ class Runner:
                 return result("failed", f"after the call: {exc}")
         if case.response is None:
             return result("passed")
-        return self._compare(case, resp, values, group, result)
+        sent |= self.boot_sent if "server" in known else set()
+        echoed = {k: v for k, v in values.items() if k in sent or k in known}
+        return self._compare(case, resp, echoed, group, result, route.all_items)
 
     def _compare(self, case: Case, resp: httpx.Response, values: dict[str, str], group: Group,
-                 result: Any) -> Result:  # fmt: skip
+                 result: Any, all_items: bool = False) -> Result:  # fmt: skip
         try:
             expected = parse_template(case.response.read_text()) if case.response else None
         except ValueError as exc:
@@ -358,11 +411,14 @@ class Runner:
         except ValueError:
             return result("failed", f"not JSON: {resp.text[:200]}")  # type: ignore[no-any-return]
         subs = dict(PATTERNS)
+        # As upstream: a value the request sent (or a resource the suite made) comes back as
+        # itself; the other placeholders stay patterns.
         subs.update({k: re.escape(values[k]) for k in _ECHOED if k in values})
         subs["compute_endpoint"] = re.escape(self.base)
         subs["versioned_compute_endpoint"] = re.escape(self.base + "/v2.1")
         subs["host"] = r"[\w.:/-]+"
-        actual = _only_owned(expected, actual, group.owned)
+        if not all_items:
+            actual = _only_owned(expected, actual, group.owned)
         try:
             Matcher(subs, relax).compare(expected, actual)
         except NoMatch as exc:
@@ -390,9 +446,10 @@ class Runner:
                 else:
                     self.reset_quotas()
                     results.append(self.run_case(group, case, route))
-                    if route.fresh_server or route.path == "/servers":
-                        self.delete_servers(group)
-            group.shared_server = ""
+                    if route.path.startswith("/servers"):
+                        self.sweep_servers()
+                    if route.path.startswith("/os-keypairs"):
+                        self.sweep_keypairs()
             self.sweep()
         return results
 
@@ -405,6 +462,29 @@ class Runner:
         the id: multiple create, a build that failed), key pairs, server groups, and the
         limits the quota cases set.
         """
+        self.sweep_servers()
+        self.sweep_keypairs()
+        resp = self.call("GET", "/os-server-groups", "2.1")
+        for item in resp.json().get("server_groups", []) if resp.is_success else []:
+            self.call("DELETE", f"/os-server-groups/{item['id']}", "2.1")
+        self.clear_aggregates()
+        self.reset_quotas()
+
+    def reset_quotas(self) -> None:
+        """Default limits again for the projects the templates name (a quota case sets some)."""
+        for project in QUOTA_PROJECTS:
+            self.call("DELETE", f"/os-quota-sets/{project}", "2.1")
+
+    def sweep_keypairs(self) -> None:
+        """Delete the key pairs of every user the templates name (admin may since 2.10)."""
+        for user in KEYPAIR_USERS:
+            resp = self.call("GET", f"/os-keypairs?user_id={user}", "2.10")
+            for item in resp.json().get("keypairs", []) if resp.is_success else []:
+                name = item["keypair"]["name"]
+                self.call("DELETE", f"/os-keypairs/{name}?user_id={user}", "2.10")
+
+    def sweep_servers(self) -> None:
+        """Delete every server of the project and wait until they are gone."""
         resp = self.call("GET", "/servers?limit=1000", "2.1")
         servers = [s["id"] for s in resp.json().get("servers", [])] if resp.is_success else []
         for server_id in servers:
@@ -415,34 +495,6 @@ class Runner:
                 if self.call("GET", f"/servers/{server_id}", "2.1").status_code == 404:
                     break
                 time.sleep(0.05)
-        resp = self.call("GET", "/os-keypairs", "2.1")
-        for item in resp.json().get("keypairs", []) if resp.is_success else []:
-            self.call("DELETE", f"/os-keypairs/{item['keypair']['name']}", "2.1")
-        resp = self.call("GET", "/os-server-groups", "2.1")
-        for item in resp.json().get("server_groups", []) if resp.is_success else []:
-            self.call("DELETE", f"/os-server-groups/{item['id']}", "2.1")
-        self.reset_quotas()
-
-    def reset_quotas(self) -> None:
-        """Default limits again for the projects the templates name (a quota case sets some)."""
-        for project in QUOTA_PROJECTS:
-            self.call("DELETE", f"/os-quota-sets/{project}", "2.1")
-
-    def delete_servers(self, group: Group) -> None:
-        """Delete what the cases booted (all but the group's shared server while it lasts)."""
-        keep = [group.shared_server] if group.shared_server in group.servers else []
-        for server_id in group.servers:
-            if server_id not in keep:
-                self.call("DELETE", f"/servers/{server_id}", "2.1")
-        for server_id in group.servers:
-            if server_id in keep:
-                continue
-            deadline = time.monotonic() + WAIT_SECONDS
-            while time.monotonic() < deadline:
-                if self.call("GET", f"/servers/{server_id}", "2.1").status_code == 404:
-                    break
-                time.sleep(0.05)
-        group.servers = keep
 
 
 # Route values or steps that name the server's host or another one (`{server_host}`).

@@ -61,9 +61,12 @@ def strtime(value: dt.datetime | None) -> str | None:
 def next_link(
     ctx: ViewContext, path: str, query: dict[str, list[str]], marker: str
 ) -> list[dict[str, Any]]:
-    """A `*_links` next entry: the same query with the marker of the last item."""
+    """A `*_links` next entry: the same query with the marker of the last item.
+
+    As Nova builds it: the parameters sorted by name (one value each, the last), the marker
+    in its sorted place when the request had one, else last."""
     from urllib.parse import urlencode
 
-    params = [(k, v) for k, values in query.items() if k != "marker" for v in values]
-    params.append(("marker", marker))
+    params = {k: values[-1] for k, values in sorted(query.items()) if values}
+    params["marker"] = marker
     return [{"href": f"{ctx.base_url}/v2.1/{path}?{urlencode(params)}", "rel": "next"}]
