@@ -1,5 +1,5 @@
-"""os-aggregates (admin only; uuid from 2.41; zones as metadata; 2.81 image caching refused with
-a reason) and os-availability-zone."""
+"""os-aggregates (admin only; uuid from 2.41; zones as metadata; 2.81 image caching accepted, as
+Nova does for drivers without a cache) and os-availability-zone."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from novamesh.cells.v1 import services_pb2
 from novamesh.common import db
 from novamesh.common.apidb import models
 from novamesh.compute.v1 import api_aggregates_pb2_grpc
@@ -120,7 +121,10 @@ async def test_image_cache_is_refused_with_a_reason(gw: Gateway) -> None:
     resp = await gw.rest(
         "aggs.CacheImages", id=str(agg["id"]), path=path, body=body, version="2.81"
     )
-    assert resp.status == 501 and "not supported" in resp.message
+    assert resp.status == 202, resp.message
+    gone = await gw.rest("aggs.CacheImages", id="999", path=f"{PATH}/999/images", body=body,
+                         version="2.81")  # fmt: skip
+    assert gone.status == 404
     bad = await gw.rest(
         "aggs.CacheImages", id=str(agg["id"]), path=path, body={"cache": []}, version="2.81"
     )
@@ -128,6 +132,15 @@ async def test_image_cache_is_refused_with_a_reason(gw: Gateway) -> None:
 
 
 async def test_availability_zones(gw: Gateway) -> None:
+    assert gw.services is not None
+    gw.services.services.extend(
+        [
+            services_pb2.ComputeService(binary="nova-conductor", host="ctl", up=True),
+            services_pb2.ComputeService(binary="nova-scheduler", host="ctl", disabled=True),
+            services_pb2.ComputeService(binary="nova-compute", host="host1", up=True),
+            services_pb2.ComputeService(binary="nova-compute", host="host3", up=False),
+        ]
+    )
     agg = await make(gw, "a", "london")
     await action(gw, agg["id"], {"add_host": {"host": "host2"}})
     await make(gw, "empty", "paris")
@@ -142,6 +155,13 @@ async def test_availability_zones(gw: Gateway) -> None:
     assert set(by_name) == {"internal", "london", "nova"}
     assert set(by_name["nova"]["hosts"]) == {"host1", "host3"}
     assert by_name["london"]["hosts"]["host2"]["nova-compute"]["available"] is True
+    assert by_name["internal"]["hosts"] == {
+        "ctl": {
+            "nova-conductor": {"available": True, "active": True, "updated_at": None},
+            "nova-scheduler": {"available": False, "active": False, "updated_at": None},
+        }
+    }
+    assert by_name["nova"]["hosts"]["host3"]["nova-compute"]["available"] is False
     member = await gw.rest(
         "azs.ListAvailabilityZonesDetail", path="/v2.1/os-availability-zone/detail",
         token="alice:p1",

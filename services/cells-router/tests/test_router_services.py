@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from novamesh.cells.control_services import host_of
 from novamesh.cells.testing import Mesh, start_mesh
 from novamesh.cells.v1 import services_pb2 as pb
 
@@ -35,16 +36,15 @@ def _by_host(host: str) -> pb.ServiceRef:
 async def test_services_of_every_cell_with_up_and_down(mesh: Mesh) -> None:
     await mesh.agent(["a1"])
     quiet = await mesh.agent(["b1"], cell="cell2")
-    found = await _services(mesh)
+    found = await _services(mesh, binary="nova-compute")
     assert set(found) == {"a1", "b1"}
     assert found["b1"].cell_uuid == mesh.cells["cell2"] and found["a1"].zone == "nova"
     assert all(s.up and not s.disabled and s.binary == "nova-compute" for s in found.values())
     assert set(await _services(mesh, host="b1")) == {"b1"}
-    assert await _services(mesh, binary="nova-scheduler") == {}
 
     await quiet.stop()
     await asyncio.sleep(2 * HEARTBEAT + 0.1)
-    found = await _services(mesh)
+    found = await _services(mesh, binary="nova-compute")
     assert found["b1"].up is False and found["a1"].up is False  # a1 never beat either
     mesh._agents[0].heartbeat()
     await asyncio.sleep(0.1)
@@ -90,5 +90,26 @@ async def test_delete_only_an_empty_compute_service(mesh: Mesh) -> None:
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
     await mesh.services.DeleteService(pb.DeleteServiceRequest(service=_by_host("idle")))
-    assert set(await _services(mesh)) == {"busy"}
+    assert set(await _services(mesh, binary="nova-compute")) == {"busy"}
     assert await mesh.app.core.api.host_cell_uuid("idle") is None
+
+
+async def test_the_router_lists_itself_as_a_conductor_in_the_internal_zone(mesh: Mesh) -> None:
+    request = pb.ListServicesRequest(binary="nova-conductor")
+    for _ in range(100):  # the first beat runs just after start
+        found = await mesh.services.ListServices(request)
+        if found.services:
+            break
+        await asyncio.sleep(0.02)
+    (conductor,) = found.services
+    assert conductor.zone == "internal" and conductor.up and conductor.id
+    assert conductor.cell_uuid == "00000000-0000-0000-0000-000000000000"
+    computes = await mesh.services.ListServices(pb.ListServicesRequest(binary="nova-compute"))
+    assert not computes.services  # cell0 never holds a compute
+
+
+def test_control_service_hosts() -> None:
+    assert host_of("127.0.0.1:50053", "ctl") == "ctl"
+    assert host_of("localhost:1", "ctl") == "ctl"
+    assert host_of("[::1]:1", "ctl") == "ctl"
+    assert host_of("sched.example:50053", "ctl") == "sched.example"

@@ -14,6 +14,7 @@ from novamesh.cells.apistore import ApiStore
 from novamesh.cells.bus import SharedBus
 from novamesh.cells.channel import Channel
 from novamesh.cells.conductor import Conductor
+from novamesh.cells.control_services import ControlServices, health_probe
 from novamesh.cells.core import Core
 from novamesh.cells.edits import Edits
 from novamesh.cells.hoststates import HostStates
@@ -141,6 +142,11 @@ class RouterApp:
             _ = registry.local
             # Agents of any cell may attach here, so watch every cell's hosts.
             self._tasks.append(asyncio.create_task(self.host_states.watch_liveness(None)))
+        # nova-conductor and nova-scheduler rows for os-services (see control_services).
+        scheduler = grpcutil.channel(self.cfg.endpoints.scheduler)
+        self._channels.append(scheduler)
+        control = ControlServices(self.core, self.cfg.endpoints.scheduler, health_probe(scheduler))
+        self._tasks.append(asyncio.create_task(control.run(self.host_states.stopping)))
         if self.actions is not None:
             periodic = self.actions.periodic(self.cfg, self.host_states.stopping)
             self._tasks.append(asyncio.create_task(periodic))

@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 LOG = logging.getLogger(__name__)
 
-# Where Nova puts services that are not compute services, and computes with no zone.
+# Where Nova puts computes with no zone; the others are in the internal zone.
 DEFAULT_ZONE = "nova"
+INTERNAL_ZONE = "internal"
 
 
 class BadRef(ValueError):
@@ -86,7 +87,8 @@ class Services:
         return dt.timedelta(seconds=2 * self._core.heartbeat_interval)
 
     def _cells(self) -> list[Cell]:
-        return [c for c in self._core.registry.all() if not c.is_cell0]
+        # cell0 holds the control plane's rows (nova-conductor, nova-scheduler), never computes.
+        return list(self._core.registry.all())
 
     async def list_all(
         self, binary: str = "", host: str = ""
@@ -216,7 +218,7 @@ def _info(svc: models.Service, zone: str | None, cell: Cell, limit: dt.timedelta
         id=svc.id,
         binary=svc.binary,
         host=svc.host,
-        zone=zone or DEFAULT_ZONE,
+        zone=(zone or DEFAULT_ZONE) if svc.binary == hosts_db.COMPUTE_BINARY else INTERNAL_ZONE,
         disabled=bool(svc.disabled),
         disabled_reason=svc.disabled_reason,
         forced_down=bool(svc.forced_down),

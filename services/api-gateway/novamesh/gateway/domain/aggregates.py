@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid as uuidlib
 
 from novamesh.common.apidb import models
-from novamesh.common.db import transaction
+from novamesh.common.db import transaction, utcnow
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import BadRequest, Conflict, NotFound
@@ -195,6 +195,8 @@ async def set_metadata(
                     f"already in availability zone(s) {conflicts}."
                 )
         _set_metadata(agg, changes)
+        # The metadata rows changed, not the aggregate's: Nova still dates the aggregate.
+        agg.updated_at = utcnow()
         await session.flush()
         await session.refresh(agg)
         return agg

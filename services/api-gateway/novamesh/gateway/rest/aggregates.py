@@ -3,19 +3,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeAlias
 
 import grpc
 from google.api import httpbody_pb2
 from novamesh.compute.v1 import api_aggregates_pb2_grpc, rest_pb2
 from novamesh.gateway.api import policy
-from novamesh.gateway.api.errors import BadRequest, NotImplementedYet
+from novamesh.gateway.api.errors import ApiError, BadRequest
 from novamesh.gateway.api.validation import validate
+from novamesh.gateway.clients.services import ServicesClient
 from novamesh.gateway.domain import aggregates as domain
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply, Rest
 from novamesh.gateway.schemas import aggregates as schemas
 from novamesh.gateway.views import aggregates as view
+from novamesh.gateway.views.common import strtime
+
+LOG = logging.getLogger(__name__)
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 Req: TypeAlias = rest_pb2.RestRequest
@@ -111,26 +116,45 @@ class AggregatesRest(api_aggregates_pb2_grpc.AggregatesRestServiceServicer):
             body = call.body()
             validate(schemas.cache_images, body)
             await domain.check_exists(self.deps, call.who, call.path_id)
-            # Accepting the request would promise caching that never happens.
-            raise NotImplementedYet(
-                "Image pre-caching is not supported: no compute driver of this deployment "
-                "keeps an image cache."
-            )
+            # As in Nova the request is accepted and each host's driver decides; no driver of
+            # the mesh has a pre-cache hook, so, like Nova's drivers without one, the hosts
+            # ignore it (docs/catalog-quotas.md).
+            return Reply(None, 202)
 
         return await self.rest.handle(context, request, run, min_version="2.81")
 
 
 class AvailabilityZonesRest(api_aggregates_pb2_grpc.AvailabilityZonesRestServiceServicer):
-    def __init__(self, rest: Rest, deps: Deps) -> None:
+    def __init__(self, rest: Rest, deps: Deps, services: ServicesClient | None = None) -> None:
         self.rest = rest
         self.deps = deps
+        self.services = services
+
+    async def _states(self) -> list[view.ServiceState] | None:
+        if self.services is None:
+            return None
+        try:
+            found = await self.services.list("", "")
+        except ApiError as exc:
+            # The zones and their hosts still come from the API database.
+            LOG.warning("zone detail without service states: %s", exc)
+            return None
+        return [
+            view.ServiceState(
+                s.host, s.binary, s.up, not s.disabled,
+                strtime(s.updated_at.ToDatetime()) if s.HasField("updated_at") else None,
+            )
+            for s in found.services
+            if not s.unreachable
+        ]  # fmt: skip
 
     async def _zones(self, request: Req, context: Ctx, detail: bool) -> Body:
         async def run(call: Call) -> Reply:
             rule = "detail" if detail else "list"
             policy.authorize(call.who, f"os_compute_api:os-availability-zone:{rule}")
             default = self.deps.cfg.agent.availability_zone
-            return Reply(view.zones(await domain.zones(self.deps, default), detail))
+            states = await self._states() if detail else None
+            return Reply(view.zones(await domain.zones(self.deps, default), detail, states))
 
         return await self.rest.handle(context, request, run)
 

@@ -152,15 +152,26 @@ class ServicesRest(api_services_pb2_grpc.ServicesRestServiceServicer):
                 "No updates were requested. Fields 'status' or 'forced_down' should be specified."
             )
         status = body.get("status")
+        if status == "enabled" and body.get("disabled_reason"):
+            raise BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
         if "disabled_reason" in body and status != "disabled":
             raise BadRequest(
                 "Specifying 'disabled_reason' with status other than 'disabled' is invalid."
             )
+        found = await self.client.list("", "")
+        current = next((s for s in found.services if s.uuid == service_id), None)
+        if current is None:
+            raise NotFound(f"Service {service_id} not found.")
+        if current.binary != "nova-compute":
+            raise BadRequest(
+                f"Updating a {current.binary} service is not supported. Only nova-compute "
+                "services can be updated."
+            )
         update = services_pb2.UpdateServiceRequest(service=services_pb2.ServiceRef(uuid=service_id))
         if status is not None:
             update.disabled = status == "disabled"
-        if "disabled_reason" in body:
-            update.disabled_reason = body["disabled_reason"]
+            # As in Nova the status sets the reason too: a status alone clears it.
+            update.disabled_reason = body.get("disabled_reason") or ""
         if "forced_down" in body:
             update.forced_down = body["forced_down"]
         svc = await self.client.update(update, f"Service {service_id} not found.")

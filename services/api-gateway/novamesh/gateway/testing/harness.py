@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 from google.api import httpbody_pb2
-from novamesh.cells.v1 import router_pb2_grpc, server_devices_pb2_grpc
+from novamesh.cells.v1 import router_pb2_grpc, server_devices_pb2_grpc, services_pb2_grpc
 from novamesh.common import db
 from novamesh.common.apidb import MIGRATIONS, models
 from novamesh.common.config import Config
@@ -33,6 +33,7 @@ from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.main import compute_registrars
 from novamesh.gateway.testing.fake_devices import FakeDevices
 from novamesh.gateway.testing.fake_router import FakeRouter
+from novamesh.gateway.testing.fake_services import FakeServices
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -75,6 +76,8 @@ class Gateway:
     statements: list[str] = field(default_factory=list)
     # The router's fake CellsServerDevicesService (diagnostics, consoles, attachments).
     devices: FakeDevices | None = None
+    # The router's fake CellsServicesService (os-services, zone details).
+    services: FakeServices | None = None
 
     def __post_init__(self) -> None:
         self.stubs = {
@@ -183,6 +186,8 @@ async def running(tmp_path: Path) -> AsyncIterator[Gateway]:
     router_pb2_grpc.add_CellsRouterServiceServicer_to_server(fake, router_server)
     devices = FakeDevices(fake)
     server_devices_pb2_grpc.add_CellsServerDevicesServiceServicer_to_server(devices, router_server)
+    services = FakeServices()
+    services_pb2_grpc.add_CellsServicesServiceServicer_to_server(services, router_server)
     router_port = router_server.add_insecure_port("127.0.0.1:0")
     await router_server.start()
     cfg.endpoints.router = f"127.0.0.1:{router_port}"
@@ -197,6 +202,7 @@ async def running(tmp_path: Path) -> AsyncIterator[Gateway]:
     try:
         gateway = Gateway(cfg, sessions, fake, channel, port, engine)
         gateway.devices = devices
+        gateway.services = services
         yield gateway
     finally:
         await channel.close(None)
