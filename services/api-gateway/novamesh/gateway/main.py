@@ -82,12 +82,13 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     flavors = FlavorsRest(rest, deps)
     images = ImagesRest(rest, deps)
     keypairs = KeypairsRest(rest, deps)
-    os_services = ServicesRest(rest, ServicesClient(deps.cfg.endpoints.router))
+    services_client = ServicesClient(deps.cfg.endpoints.router)
+    os_services = ServicesRest(rest, services_client)
     typed = ServersTyped(deps)
     server_records = ServerRecordsRest(rest, deps)
     server_groups = ServerGroupsRest(rest, deps)
     aggregates = AggregatesRest(rest, deps)
-    zones = AvailabilityZonesRest(rest, deps)
+    zones = AvailabilityZonesRest(rest, deps, services_client)
     return [
         lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
         lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
