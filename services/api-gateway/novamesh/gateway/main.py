@@ -24,6 +24,8 @@ from novamesh.compute.v1 import (
     api_keypairs_pb2_grpc,
     api_server_actions_pb2,
     api_server_actions_pb2_grpc,
+    api_server_events_pb2,
+    api_server_events_pb2_grpc,
     api_server_groups_pb2,
     api_server_groups_pb2_grpc,
     api_servers_pb2,
@@ -46,6 +48,7 @@ from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.flavors import FlavorsRest
 from novamesh.gateway.rest.images import ImagesRest
 from novamesh.gateway.rest.keypairs import KeypairsRest
+from novamesh.gateway.rest.server_events import ServerEventsRest
 from novamesh.gateway.rest.server_groups import ServerGroupsRest
 from novamesh.gateway.rest.server_records import ServerRecordsRest
 from novamesh.gateway.rest.servers import ServersRest
@@ -65,6 +68,7 @@ COMPUTE_SERVICES = [
     api_services_pb2.DESCRIPTOR.services_by_name["ServicesRestService"].full_name,
     servers_pb2.DESCRIPTOR.services_by_name["ServersService"].full_name,
     api_server_actions_pb2.DESCRIPTOR.services_by_name["ServerActionsRestService"].full_name,
+    api_server_events_pb2.DESCRIPTOR.services_by_name["ServerEventsRestService"].full_name,
     *subresources.SERVICE_NAMES,
     *catalog.SERVICE_NAMES,
     api_server_groups_pb2.DESCRIPTOR.services_by_name["ServerGroupsRestService"].full_name,
@@ -86,6 +90,7 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     os_services = ServicesRest(rest, services_client)
     typed = ServersTyped(deps)
     server_records = ServerRecordsRest(rest, deps)
+    server_events = ServerEventsRest(rest, deps)
     server_groups = ServerGroupsRest(rest, deps)
     aggregates = AggregatesRest(rest, deps)
     zones = AvailabilityZonesRest(rest, deps, services_client)
@@ -99,6 +104,9 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
         lambda s: servers_pb2_grpc.add_ServersServiceServicer_to_server(typed, s),
         lambda s: api_server_actions_pb2_grpc.add_ServerActionsRestServiceServicer_to_server(
             server_records, s
+        ),
+        lambda s: api_server_events_pb2_grpc.add_ServerEventsRestServiceServicer_to_server(
+            server_events, s
         ),
         *subresources.registrars(rest, deps),
         *catalog.registrars(rest, deps),
