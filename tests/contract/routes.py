@@ -524,6 +524,14 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
             "POST", "/servers/{server}/os-interface", request="attach-interfaces-create-req"
         ),
         "attach-interfaces-create-net_id-req": Route("POST", "/servers/{server}/os-interface"),
+        # The 2.70 sample attaches a port of the test's choosing (a port here is made when it
+        # is attached).
+        "2.70:attach-interfaces-create-resp": Route(
+            "POST",
+            "/servers/{server}/os-interface",
+            request="attach-interfaces-create-req",
+            values=(("port_id", "7d1c1c8e-3f2a-4d55-9a5e-2b6f1f0e4a70"),),
+        ),
     },
     # Upstream's samples attach its stubbed volumes first; here the runner makes volumes in
     # the built-in store and the cases attach them (tag and delete flag as the samples show).

@@ -111,6 +111,12 @@ _FIXTURE_LITERALS: dict[str, str] = {
     "OS-EXT-AZ:availability_zone": r"[\w.-]+",
     # upstream's single fake compute node is "fake-mini"; the suite's mesh simulates several.
     "hypervisor_hostname": r"[\w.-]+",
+    # upstream's Neutron fixture: its port, network and subnet ids, fixed IP and MAC.
+    "port_id": UUID,
+    "net_id": UUID,
+    "subnet_id": UUID,
+    "ip_address": r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}",
+    "mac_addr": "([0-9a-f]{2}:){5}[0-9a-f]{2}",
     # upstream's fake virt driver answers every console-output call with the same three lines;
     # a guest's console here is what it logged.
     "output": r"(.|\n)*",
