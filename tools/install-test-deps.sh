@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The system packages the test suite uses, installed only when missing (idempotent, fast when
 # everything is present): a PostgreSQL server and Redis for the integration tests, libvirt with
-# QEMU (TCG) for the libvirt driver's tests.
+# QEMU (TCG) for the libvirt driver's tests, noVNC for the console proxy's page.
 # `install-test-deps.sh headers` installs only what building libvirt-python needs (the venv).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -17,6 +17,8 @@ if [ "${1:-}" != headers ]; then
     qemu-system-x86 qemu-utils genisoimage iptables; do
     missing_pkg "$p" && need+=("$p")
   done
+  # noVNC's page and scripts, which the console proxy serves (its websockets work without).
+  missing_pkg novnc && need+=(novnc)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
