@@ -100,6 +100,39 @@ class PostgresCluster:
         )
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        out = subprocess.run(
+            [
+                str(self.bindir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-Atqc",
+                statement,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout
+
+    def block(self, name: str) -> None:
+        """Make one database unreachable, as if its server went away: new connections are
+        refused and every open one is ended."""
+        self.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        self.sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+
+    def unblock(self, name: str) -> None:
+        self.sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._as_owner(

@@ -42,13 +42,17 @@ class Cell:
         return self.name or self.uuid
 
 
-def _engine(url: str) -> AsyncEngine:
+def cell_engine(url: str) -> AsyncEngine:
     """A cell's engine. SQLite opens a connection per use: a database file that becomes
     unreachable (moved, unmounted) then fails the next request instead of being read through
     a descriptor still open, so the cell shows as down as it would on a server."""
     if make_url(url).get_backend_name() == "sqlite":
         return create_async_engine(url, poolclass=NullPool)
-    return create_async_engine(url)
+    # A server that stopped answering (host down, packets dropped) must fail a connect in
+    # seconds, not the OS's minutes: lists leave the cell out after `[cells] list_timeout`,
+    # but every other request and the pool's slots would wait on it. Pre-ping (the default)
+    # drops pooled connections the server ended.
+    return create_async_engine(url, connect_args={"connect_timeout": 3}, pool_timeout=10)
 
 
 class UnknownCell(LookupError):
@@ -82,7 +86,7 @@ class CellRegistry:
                 continue
             if cell is not None:
                 await cell.engine.dispose()
-            engine = _engine(row.database_connection)
+            engine = cell_engine(row.database_connection)
             cell = Cell(
                 id=row.id,
                 uuid=row.uuid,
