@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from novamesh.agent.v1 import agent_pb2
@@ -80,23 +80,28 @@ class Relay:
 
     async def run(self, sink: Sink) -> None:
         """Listen on the three channels until cancelled."""
-        streams: list[tuple[AsyncGenerator[bytes, None], Callable[[Sink, bytes], None]]] = [
-            (self._pubsub.subscribe(ROUTES), self._on_route),
-            (self._pubsub.subscribe(COMMANDS), self._on_command),
-            (self._pubsub.subscribe(RESULTS + self.replica), self._on_result),
+        streams: list[tuple[str, Callable[[Sink, bytes], None]]] = [
+            (ROUTES, self._on_route),
+            (COMMANDS, self._on_command),
+            (RESULTS + self.replica, self._on_result),
         ]
 
-        async def pump(
-            stream: AsyncGenerator[bytes, None], handle: Callable[[Sink, bytes], None]
-        ) -> None:
-            try:
-                async for payload in stream:
-                    try:
-                        handle(sink, payload)
-                    except Exception:
-                        LOG.exception("bad message from another router replica")
-            finally:
-                await stream.aclose()
+        async def pump(channel: str, handle: Callable[[Sink, bytes], None]) -> None:
+            while True:
+                stream = self._pubsub.subscribe(channel)
+                try:
+                    async for payload in stream:
+                        try:
+                            handle(sink, payload)
+                        except Exception:
+                            LOG.exception("bad message from another router replica")
+                except Exception as exc:
+                    # Redis went away: subscribe again once it is back (what was published
+                    # meanwhile is lost; senders time out or re-send on the next route).
+                    LOG.warning("lost the other router replicas' channel %s: %s", channel, exc)
+                finally:
+                    await stream.aclose()
+                await asyncio.sleep(1.0)
 
         tasks = [asyncio.create_task(pump(s, h)) for s, h in streams]
         # The subscriptions are in place once each generator runs up to its first wait.
