@@ -117,6 +117,8 @@ _FIXTURE_LITERALS: dict[str, str] = {
     "subnet_id": UUID,
     "ip_address": r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}",
     "mac_addr": "([0-9a-f]{2}:){5}[0-9a-f]{2}",
+    # upstream's fake network gives every server 192.168.1.30 (or its v6 twin).
+    "addr": r"[0-9a-f.:]+",
     # upstream's fake virt driver answers every console-output call with the same three lines;
     # a guest's console here is what it logged.
     "output": r"(.|\n)*",
