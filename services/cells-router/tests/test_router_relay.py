@@ -116,3 +116,27 @@ async def test_a_route_expires_without_beats(replicas: Replicas) -> None:
     assert not replicas.a.is_up("host-1")
     outcome = await replicas.a.call("host-1", _power("vm-1"), 1.0)
     assert not outcome.ok and outcome.retryable
+
+
+async def test_a_starting_replica_recovering_a_command_does_not_steal_its_result(
+    replicas: Replicas,
+) -> None:
+    agent = AgentSession("agent-1", ["host-1"])
+    replicas.b.attach(agent)
+    await _settle()
+    future = replicas.a.send("host-1", _power("vm-1"))
+    command = await _next(agent)
+    await replicas.a.flush()
+
+    # Replica B restarts with the agent: it takes over the logged command and re-sends it.
+    replicas.b.detach(agent)
+    await _settle()
+    again = AgentSession("agent-1", ["host-1"])
+    replicas.b.attach(again)
+    assert await replicas.b.recover() == 1
+    await _settle()
+    sent = {(await _next(again)).command_id for _ in range(2)}
+    assert sent == {command.command_id}
+
+    replicas.b.resolve(agent_pb2.CommandResult(command_id=command.command_id, ok=True))
+    assert (await replicas.a.wait(command, future, 1.0)).ok

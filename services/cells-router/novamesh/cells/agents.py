@@ -86,7 +86,8 @@ class AgentHub:
         self._closing = False
         self.relay = relay
         # Commands other replicas forwarded for our agents: id -> (their replica, command).
-        self._foreign: dict[str, tuple[str, agent_pb2.AgentCommand]] = {}
+        # Several may wait for one id: a starting replica recovers what others still wait for.
+        self._foreign: dict[str, tuple[set[str], agent_pb2.AgentCommand]] = {}
         # agent id -> when its hosts were last announced to the other replicas (monotonic).
         self._announced: dict[str, float] = {}
 
@@ -295,9 +296,11 @@ class AgentHub:
     def resolve(self, result: agent_pb2.CommandResult) -> bool:
         pending = self._pending.pop(result.command_id, None)
         foreign = self._foreign.pop(result.command_id, None)
-        if pending is None and foreign is not None and self.relay is not None:
-            self.relay.answer(foreign[0], result)
-            return True
+        if foreign is not None and self.relay is not None:
+            for origin in sorted(foreign[0]):
+                self.relay.answer(origin, result)
+            if pending is None:
+                return True
         if pending is None:
             LOG.info("result for an unknown command", extra={"fields": {"id": result.command_id}})
             return False
@@ -316,7 +319,12 @@ class AgentHub:
         if len(self._foreign) >= _FOREIGN_LIMIT:
             # Unanswered forever (their agent answered elsewhere): drop the oldest.
             self._foreign.pop(next(iter(self._foreign)))
-        self._foreign[command.command_id] = (origin, command)
+        known = self._foreign.get(command.command_id)
+        if known is not None:
+            # Another replica waits for a command the agent already has: answer it too.
+            known[0].add(origin)
+            return
+        self._foreign[command.command_id] = ({origin}, command)
         session.outbox.put_nowait(command)
 
     def rerouted(self, host: str) -> None:
