@@ -125,7 +125,6 @@ NOT_APPLICABLE_DIRS: dict[str, str] = {
     "os-server-shares": "virtiofs shares need Manila (2.97): no Manila in this cloud",
     "os-quota-sets-noop": "samples for the NoopQuotaDriver configuration, not the default driver",
     "os-hosts": "deprecated host API (removed 2.43) backed by the XenAPI host actions",
-    "os-console-auth-tokens": "console proxies (novnc/serial/spice) are not part of this cloud",
 }
 
 DOWN_CELL = "upstream's samples at this version show a server whose cell is down"
@@ -481,6 +480,15 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     "os-multiple-create": {
         "multiple-create-post-resp": Route("POST", "/servers", 202),
         "multiple-create-no-resv-post-resp": Route("POST", "/servers", 202),
+    },
+    "os-console-auth-tokens": {
+        # The case makes the console its folder's create-*-console-req asks for, and shows
+        # the token from its URL.
+        "get-console-connect-info-get-resp": Route(
+            "GET", "/os-console-auth-tokens/{console_token}"
+        ),
+        "create-serial-console-req": Route("POST", "/servers/{server}/remote-consoles"),
+        "create-spice-direct-console-req": Route("POST", "/servers/{server}/remote-consoles"),
     },
     "os-remote-consoles": {
         "get-vnc-console-post-resp": action(200),

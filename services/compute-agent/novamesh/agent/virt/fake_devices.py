@@ -129,7 +129,9 @@ class FakeDevices:
         return endpoint.host, endpoint.port
 
     async def get_spice_console(self, host: str, uuid: str) -> ConsoleEndpoint:
-        return self._endpoint(host, uuid, "spice")
+        plain = self._endpoint(host, uuid, "spice")
+        # A SPICE server also listens for TLS, the port after its plain one (as Nova's fake).
+        return ConsoleEndpoint(plain.host, plain.port, tls_port=plain.port + 1)
 
     async def get_serial_console(self, host: str, uuid: str) -> ConsoleEndpoint:
         return self._endpoint(host, uuid, "serial")
