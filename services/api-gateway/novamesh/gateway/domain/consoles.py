@@ -3,8 +3,9 @@ auth tokens (os-console-auth-tokens).
 
 A console request asks the server's host where its console listens, stores a token for that
 endpoint (valid TOKEN_TTL seconds; only its hash is kept) and answers a URL under the compute
-endpoint the client used. The URL is where a console proxy serves the token: the proxy itself
-(noVNC/SPICE/serial websockets to the host endpoint) is not part of the mesh yet.
+endpoint the client used. The gateway's console proxy (novamesh.gateway.console) serves that
+URL: noVNC's page, and the websocket it opens, piped to the host endpoint once the token checks
+out (domain.console_access).
 """
 
 from __future__ import annotations
