@@ -1,0 +1,175 @@
+"""Live migration and evacuation: the guest moves while it runs, or is rebuilt elsewhere
+because its host is dead."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import grpc
+from novamesh.agent.v1 import agent_pb2
+from novamesh.cells.core import Core
+from novamesh.cells.db import instances as inst_db
+from novamesh.cells.db import migrations as mig_db
+from novamesh.cells.db import models
+from novamesh.cells.hoststates import HostStates
+from novamesh.cells.moves_alloc import MoveAllocations
+from novamesh.cells.moves_base import Move, agent_spec, status
+from novamesh.cells.registry import Cell
+from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
+from novamesh.scheduler.v1 import scheduler_pb2
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# The destination choice (the scheduler, shared with resize) and the way back to the source.
+Select = Callable[[Cell, Move, str], Awaitable[scheduler_pb2.Selection | str]]
+Abort = Callable[[Cell, Move, str, bool], Awaitable[None]]
+
+
+class RemoteMoves:
+    def __init__(
+        self,
+        core: Core,
+        host_states: HostStates,
+        placement: placement_pb2_grpc.PlacementServiceAsyncStub,
+        alloc: MoveAllocations,
+        select: Select,
+        abort: Abort,
+        command_timeout: float,
+    ) -> None:
+        self._core = core
+        self._host_states = host_states
+        self._placement = placement
+        self._alloc = alloc
+        self._select = select
+        self._abort = abort
+        self._timeout = command_timeout
+
+    async def source_alive(self, session: AsyncSession, host: str | None) -> bool:
+        """Nova evacuates only from a host whose service is down (or forced down)."""
+        if not host:
+            return False
+        forced = await session.scalar(
+            select(models.Service.forced_down).where(
+                models.Service.host == host, models.Service.deleted.is_(False)
+            )
+        )
+        return bool(self._core.hub.connected(host) and self._core.hub.is_up(host) and not forced)
+
+    async def run_live(self, cell: Cell, move: Move, request_id: str) -> None:
+        uuid = move.instance.uuid
+        try:
+            await self._alloc.hand_to_migration(uuid, move.migration_uuid, move.instance)
+        except grpc.aio.AioRpcError as exc:
+            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
+            return
+        selection = await self._select(cell, move, request_id)
+        if isinstance(selection, str):
+            await self._abort(cell, move, selection, True)
+            return
+        dest, dest_node = selection.host, selection.nodename or selection.host
+        await self._core.in_cell(
+            cell, status(move.migration_uuid, "running", dest_compute=dest, dest_node=dest_node)
+        )
+        outcome = await self._core.hub.call(
+            move.source,
+            agent_pb2.AgentCommand(
+                live_migrate=agent_pb2.LiveMigrate(
+                    instance=agent_spec(move.instance, move.old_flavor, dest_node),
+                    dest_host=dest,
+                    migration_uuid=move.migration_uuid,
+                )
+            ),
+            self._timeout,
+        )
+        if outcome.ok:
+            await self._core.quietly(
+                self._placement.DeleteAllocations(
+                    placement_pb2.DeleteAllocationsRequest(consumer_uuid=move.migration_uuid)
+                ),
+                f"releasing the source allocation of {uuid}",
+            )
+
+            async def done(session: AsyncSession) -> None:
+                await mig_db.set_status(session, move.migration_uuid, "completed")
+                await inst_db.update_fields(
+                    session, uuid, host=dest, node=dest_node, task_state=None
+                )
+
+            await self._core.in_cell(cell, done)
+        else:
+            await self._alloc.drop_instance(uuid)
+            await self._alloc.give_back(uuid, move.migration_uuid, move.instance)
+
+            async def failed(session: AsyncSession) -> None:
+                await mig_db.set_status(session, move.migration_uuid, "failed")
+                await inst_db.update_fields(session, uuid, task_state=None)
+
+            await self._core.in_cell(cell, failed)
+        await self._core.publish(cell, uuid)
+        await self._host_states.changed(cell, move.source)
+        await self._host_states.changed(cell, dest)
+
+    async def run_evacuate(self, cell: Cell, move: Move, request_id: str) -> None:
+        """Rebuild elsewhere: the source is down, so the guest is spawned anew on the target.
+        The source's allocation is dropped at once (Nova keeps it until the source host comes
+        back; here a dead host's allocation would only hide capacity)."""
+        uuid = move.instance.uuid
+        try:
+            await self._alloc.hand_to_migration(uuid, move.migration_uuid, move.instance)
+        except grpc.aio.AioRpcError as exc:
+            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
+            return
+        selection = await self._select(cell, move, request_id)
+        if isinstance(selection, str):
+            await self._abort(cell, move, selection, True)
+            return
+        dest, dest_node = selection.host, selection.nodename or selection.host
+
+        async def placed(session: AsyncSession) -> None:
+            await mig_db.set_status(
+                session,
+                move.migration_uuid,
+                "pre-migrating",
+                dest_compute=dest,
+                dest_node=dest_node,
+                dest_host=dest,
+            )
+            await inst_db.update_fields(session, uuid, host=dest, node=dest_node)
+
+        await self._core.in_cell(cell, placed)
+        spec = agent_spec(move.instance, move.old_flavor, dest_node)
+        spec.admin_pass = move.admin_pass
+        outcome = await self._core.hub.call(
+            dest,
+            agent_pb2.AgentCommand(
+                rebuild=agent_pb2.Rebuild(instance=spec, power_on=move.power_on, on_new_host=True)
+            ),
+            self._timeout,
+        )
+        if outcome.ok:
+            await self._core.quietly(
+                self._placement.DeleteAllocations(
+                    placement_pb2.DeleteAllocationsRequest(consumer_uuid=move.migration_uuid)
+                ),
+                f"releasing the allocation of {uuid} on its dead host",
+            )
+            await self._core.in_cell(cell, status(move.migration_uuid, "done"))
+        else:
+            await self._alloc.drop_instance(uuid)
+            await self._alloc.give_back(uuid, move.migration_uuid, move.instance)
+
+            async def failed(session: AsyncSession) -> None:
+                await mig_db.set_status(session, move.migration_uuid, "failed")
+                await inst_db.update_fields(
+                    session,
+                    uuid,
+                    host=move.source,
+                    node=move.source_node,
+                    vm_state="error",
+                    task_state=None,
+                )
+                await inst_db.add_fault(session, uuid, 500, outcome.error, host=dest)
+
+            await self._core.in_cell(cell, failed)
+        await self._core.publish(cell, uuid)
+        await self._host_states.changed(cell, dest)
