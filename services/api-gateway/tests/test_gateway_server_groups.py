@@ -151,6 +151,16 @@ async def test_boot_into_a_group_adds_members_and_fills_the_spec(gw: Gateway) ->
         token="alice:p1",
     )  # fmt: skip
     assert srv.body["server"]["server_groups"] == [group["id"]], srv.message
+    # A deleted group's servers no longer name it (Nova reads the membership, gone with it).
+    gone = await gw.rest(
+        "groups.DeleteServerGroup", id=group["id"], path=f"{PATH}/{group['id']}", token="alice:p1"
+    )
+    assert gone.status == 204, gone.message
+    srv = await gw.rest(
+        "servers.GetServer", id=uuids[0], path=f"/v2.1/servers/{uuids[0]}", version="2.71",
+        token="alice:p1",
+    )  # fmt: skip
+    assert srv.body["server"]["server_groups"] == [], srv.message
 
 
 async def test_boot_into_an_unknown_group_is_400(gw: Gateway) -> None:

@@ -46,6 +46,8 @@ class Agent:
                 reserved_host_memory_mb=ac.reserved_host_memory_mb,
             ),
             ac.availability_zone,
+            # The aliases PciPassthroughFilter schedules by name the devices guests hold.
+            pci_aliases=cfg.scheduler.pci_alias,
         )
         self.ledger = CommandLedger(state_dir / "commands.jsonl")
         self.channel = RouterChannel(

@@ -3,7 +3,7 @@ schedule against.
 
 Drivers that know their host's topology offer `host_topology(host)`; the agent adds usage: what
 guests with a NUMA topology hold (numa_claims.py), plus the floating guests' use shared out over
-the cells by size. Every PCI device is reported free (nothing attaches devices yet).
+the cells by size; each PCI pool counts only its devices no guest holds (pci_claims.py).
 """
 
 from __future__ import annotations
@@ -89,9 +89,11 @@ def with_usage(
     vcpus_used: int,
     memory_used: int,
     numa: Mapping[int, CellUse] | None = None,
+    pci: Mapping[tuple[str, str, int | None], int] | None = None,
 ) -> HostTopology:
     """The topology with its use: what guests with a NUMA topology hold of each cell, plus the
-    rest of the host's use (floating guests) shared out over the cells by size."""
+    rest of the host's use (floating guests) shared out over the cells by size; the PCI pools
+    with what guests hold (per vendor, product and cell) taken out of their free count."""
     numa = numa or {}
     total_cpus = sum(len(c.cpus) for c in topo.cells)
     total_mem = sum(c.memory_mb for c in topo.cells)
@@ -113,4 +115,11 @@ def with_usage(
                 pinned_cpus=tuple(sorted(held.pinned)),
             )
         )
-    return HostTopology(tuple(cells), topo.pci_pools)
+    devices = dict(pci or {})
+    pools = []
+    for p in topo.pci_pools:
+        key = (p.vendor_id.lower(), p.product_id.lower(), p.numa_node)
+        taken = min(p.count, devices.get(key, 0))
+        devices[key] = devices.get(key, 0) - taken
+        pools.append(PciPool(p.vendor_id, p.product_id, p.count - taken, p.numa_node, p.tags))
+    return HostTopology(tuple(cells), tuple(pools))

@@ -93,6 +93,11 @@ class NumaClaims:
             return None
         return CellUse(cell.id, vcpus, memory)
 
+    def cells_of(self, uuid: str) -> tuple[int, ...]:
+        """The host cells a guest holds (none for a floating guest)."""
+        held = self._held.get(uuid)
+        return tuple(u.cell for u in held[1]) if held else ()
+
     def release(self, uuid: str) -> None:
         self._held.pop(uuid, None)
 

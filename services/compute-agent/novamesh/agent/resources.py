@@ -8,11 +8,13 @@ and the router can reschedule it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from novamesh.agent import identity
 from novamesh.agent.host_topology import HostTopology, TopologyAware, with_usage
 from novamesh.agent.numa_claims import NumaClaims
+from novamesh.agent.pci_claims import PciClaims
 from novamesh.agent.virt.driver import Driver, host_traits
 from novamesh.agent.virt.model import InstanceInfo, InstanceSpec, InsufficientCapacity
 
@@ -84,6 +86,7 @@ class ResourceTracker:
         driver: Driver,
         overcommit: Overcommit,
         availability_zone: str,
+        pci_aliases: Iterable[str] = (),
     ) -> None:
         self._driver = driver
         self._overcommit = overcommit
@@ -93,6 +96,7 @@ class ResourceTracker:
         # fake host may hold thousands of guests.
         self._usage: dict[str, tuple[int, int, int, int]] = {}
         self._numa = NumaClaims(overcommit.cpu_allocation_ratio, overcommit.ram_allocation_ratio)
+        self._pci = PciClaims(pci_aliases)
 
     def recover(self, guests: list[InstanceInfo]) -> None:
         """Count the guests that were already running when the agent started."""
@@ -126,8 +130,11 @@ class ResourceTracker:
                 )
         self._add(Claim(instance.uuid, host, instance.vcpus, instance.memory_mb, instance.disk_gb))
         if isinstance(self._driver, TopologyAware):
+            topo = self._driver.host_topology(host)
             try:
-                self._numa.claim(host, self._driver.host_topology(host), instance)
+                self._numa.claim(host, topo, instance)
+                cells = self._numa.cells_of(instance.uuid)
+                self._pci.claim(host, topo.pci_pools, instance, cells)
             except InsufficientCapacity:
                 self.release(instance.uuid)
                 raise
@@ -135,6 +142,7 @@ class ResourceTracker:
     def release(self, uuid: str) -> str | None:
         """Give back an instance's resources; returns its host, None when it held nothing."""
         self._numa.release(uuid)
+        self._pci.release(uuid)
         claim = self._claims.pop(uuid, None)
         if claim is None:
             return None
@@ -151,6 +159,7 @@ class ResourceTracker:
         """Hold a claim under another name: a move keeps the source's resources under the
         migration's uuid while the instance claims its destination."""
         self._numa.rekey(old, new)
+        self._pci.rekey(old, new)
         claim = self._claims.pop(old, None)
         if claim is not None:
             self._claims[new] = Claim(new, claim.host, claim.vcpus, claim.memory_mb, claim.disk_gb)
@@ -192,7 +201,9 @@ class ResourceTracker:
         if not isinstance(self._driver, TopologyAware):
             return HostTopology()
         topo = self._driver.host_topology(host)
-        return with_usage(topo, vcpus_used, memory_used, self._numa.usage(host))
+        return with_usage(
+            topo, vcpus_used, memory_used, self._numa.usage(host), self._pci.usage(host)
+        )
 
     def _add(self, claim: Claim) -> None:
         self.release(claim.uuid)

@@ -90,3 +90,64 @@ def test_numa_guests_hold_their_cells_and_floating_guests_are_shared_out() -> No
         tracker.claim(
             "h-1", InstanceSpec(uuid="b", vcpus=2, memory_mb=6200, flavor_extra_specs=too_big)
         )
+
+
+def _gpu_tracker() -> ResourceTracker:
+    settings = FakeSettings(
+        hosts=("h-1",), vcpus=8, memory_mb=16384, numa_nodes=2, pci_devices=("10de:1eb8:4",)
+    )
+    return ResourceTracker(
+        FakeDriver(settings), Overcommit(reserved_host_memory_mb=0), "nova",
+        pci_aliases=["gpu:10de:1eb8", "nic:8086:154d"],
+    )  # fmt: skip
+
+
+def _gpus(n: int, **extra: str) -> dict[str, str]:
+    return {"pci_passthrough:alias": f"gpu:{n}", **extra}
+
+
+def _free(tracker: ResourceTracker) -> list[tuple[int, int]]:
+    pools = report_to_proto(tracker.report("h-1")).pci_pools
+    return [(p.numa_node, p.count) for p in pools]
+
+
+@pytest.mark.parametrize(
+    ("claims", "free"),
+    [
+        ([_gpus(1)], [(0, 1), (1, 2)]),
+        ([_gpus(3)], [(0, 0), (1, 1)]),
+        ([_gpus(2), _gpus(2)], [(0, 0), (1, 0)]),
+        # Guests held by cell 0 take its devices first, then the other cell's.
+        ([_gpus(1, **{"hw:numa_nodes": "1"}), _gpus(2, **{"hw:numa_nodes": "1"})],
+         [(0, 0), (1, 1)]),
+        ([{}], [(0, 2), (1, 2)]),
+    ],
+)  # fmt: skip
+def test_guests_hold_pci_devices(claims: list[dict[str, str]], free: list[tuple[int, int]]) -> None:
+    tracker = _gpu_tracker()
+    for n, specs in enumerate(claims):
+        spec = InstanceSpec(uuid=f"g-{n}", vcpus=1, memory_mb=512, flavor_extra_specs=specs)
+        tracker.claim("h-1", spec)
+    assert _free(tracker) == free
+
+
+def test_pci_devices_are_refused_when_gone_and_free_again_after_release() -> None:
+    tracker = _gpu_tracker()
+    tracker.claim("h-1", InstanceSpec(uuid="a", vcpus=1, memory_mb=512,
+                                      flavor_extra_specs=_gpus(3)))  # fmt: skip
+    late = InstanceSpec(uuid="b", vcpus=1, memory_mb=512, flavor_extra_specs=_gpus(2))
+    with pytest.raises(InsufficientCapacity) as err:
+        tracker.claim("h-1", late)
+    assert err.value.retryable and "alias gpu" in str(err.value)
+    assert "b" not in tracker.instances("h-1")
+    # A move holds the source's devices under the migration's name until it is confirmed.
+    tracker.rekey("a", "migration-1")
+    assert _free(tracker) == [(0, 0), (1, 1)]
+    tracker.release("migration-1")
+    tracker.claim("h-1", late)
+    assert _free(tracker) == [(0, 0), (1, 2)]
+    unknown = InstanceSpec(uuid="c", vcpus=1, memory_mb=512,
+                           flavor_extra_specs={"pci_passthrough:alias": "fpga:1"})  # fmt: skip
+    with pytest.raises(InsufficientCapacity) as err:
+        tracker.claim("h-1", unknown)
+    assert not err.value.retryable

@@ -7,6 +7,7 @@ so later picks in the same or a concurrent request see earlier ones before the a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -55,6 +56,25 @@ class HostReport:
     pci_pools: list[PciPool] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class CellTake:
+    """What a pick takes of one host NUMA cell."""
+
+    cell: int
+    cpus: int
+    memory_mb: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolTake:
+    """How many devices a pick takes of one PCI pool (vendor, product lower-cased)."""
+
+    vendor_id: str
+    product_id: str
+    numa_node: int | None
+    count: int
+
+
 @dataclass(slots=True)
 class Pending:
     instance_uuid: str
@@ -62,6 +82,8 @@ class Pending:
     disk_mb: int
     vcpus: int
     expires: float
+    cells: tuple[CellTake, ...] = ()
+    devices: tuple[PoolTake, ...] = ()
 
 
 @dataclass(slots=True)
@@ -153,22 +175,33 @@ class HostState:
         self.instances = set(report.instance_uuids)
         self.num_instances = len(self.instances) or report.running_vms
         self.num_io_ops = report.num_io_ops
-        self.numa_cells = report.numa_cells
-        self.pci_pools = report.pci_pools
+        # Copies: picks are taken out of them until the next report.
+        self.numa_cells = [dataclasses.replace(c) for c in report.numa_cells]
+        self.pci_pools = [dataclasses.replace(p) for p in report.pci_pools]
         for uuid, pick in list(self.pending.items()):
             if uuid in self.instances or pick.expires < now:
                 del self.pending[uuid]
             else:
                 self._take(pick)
 
-    def consume_from_request(self, spec: RequestSpec, instance_uuid: str) -> None:
-        """Account for an instance just placed here, until the agent's report includes it."""
+    def consume_from_request(
+        self,
+        spec: RequestSpec,
+        instance_uuid: str,
+        cells: tuple[CellTake, ...] = (),
+        devices: tuple[PoolTake, ...] = (),
+    ) -> None:
+        """Account for an instance just placed here, until the agent's report includes it;
+        `cells` and `devices` are what it takes of the NUMA cells and PCI pools
+        (topology_picks.take)."""
         pick = Pending(
             instance_uuid,
             spec.flavor.memory_mb,
             spec.requested_disk_mb(),
             spec.flavor.vcpus,
             time.monotonic() + PENDING_TTL,
+            cells,
+            devices,
         )
         self.pending[instance_uuid] = pick
         self._take(pick)
@@ -183,6 +216,7 @@ class HostState:
         self.free_ram_mb += pick.memory_mb
         self.free_disk_mb += pick.disk_mb
         self.vcpus_used -= pick.vcpus
+        self._topology(pick, -1)
         self.instances.discard(instance_uuid)
         self.num_instances -= 1
         self.num_io_ops = max(0, self.num_io_ops - 1)
@@ -193,6 +227,20 @@ class HostState:
         self.vcpus_used += pick.vcpus
         self.instances.add(pick.instance_uuid)
         self.num_instances += 1
+        self._topology(pick, 1)
+
+    def _topology(self, pick: Pending, sign: int) -> None:
+        for t in pick.cells:
+            for cell in self.numa_cells:
+                if cell.id == t.cell:
+                    cell.cpu_usage += sign * t.cpus
+                    cell.memory_usage += sign * t.memory_mb
+        for d in pick.devices:
+            key = (d.vendor_id, d.product_id, d.numa_node)
+            for pool in self.pci_pools:
+                if (pool.vendor_id.lower(), pool.product_id.lower(), pool.numa_node) == key:
+                    pool.count = max(0, pool.count - sign * d.count)
+                    break
 
 
 def _parse_cpu_info(raw: str) -> dict[str, Any]:

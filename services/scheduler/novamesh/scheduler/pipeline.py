@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from novamesh.common.config import SchedulerConfig
-from novamesh.scheduler import prefilters, registry, resources
+from novamesh.scheduler import prefilters, registry, resources, topology_picks
 from novamesh.scheduler.explain import Explanation, NoValidHost
 from novamesh.scheduler.filters import Filter
+from novamesh.scheduler.filters.pci_passthrough import parse_aliases
 from novamesh.scheduler.host_state import PENDING_TTL, HostState, HostStateStore
 from novamesh.scheduler.placement import Placement
 from novamesh.scheduler.resources import Candidate
@@ -93,6 +94,7 @@ class Scheduler:
         self.filters: list[Filter] = registry.build_filters(cfg.enabled_filters, cfg)
         self.weighers: list[Weigher] = registry.build_weighers(cfg.weighers, cfg)
         self.group_picks = GroupPicks()
+        self.pci_aliases = parse_aliases(cfg.pci_alias)
         self.rng = rng or random.Random()
 
     async def select_destinations(
@@ -270,7 +272,8 @@ class Scheduler:
         raise NoValidHost(why.message())
 
     def _record(self, host: HostState, spec: RequestSpec, instance_uuid: str) -> None:
-        host.consume_from_request(spec, instance_uuid)
+        cells, devices = topology_picks.take(host, spec, self.pci_aliases)
+        host.consume_from_request(spec, instance_uuid, cells, devices)
         group = spec.instance_group
         if group is not None:
             group.hosts.append(host.host)

@@ -135,6 +135,21 @@ async def find_group(deps: Deps, uuid: str) -> ServerGroup | None:
         return _domain(row, members.get(row.id, []))
 
 
+async def groups_of(deps: Deps, instance_uuid: str) -> list[str]:
+    """The groups a server is a member of (2.71 `server_groups`): a deleted group took its
+    membership rows with it, so its servers no longer name it."""
+    query = (
+        select(models.InstanceGroup.uuid)
+        .join(
+            models.InstanceGroupMember,
+            models.InstanceGroupMember.group_id == models.InstanceGroup.id,
+        )
+        .where(models.InstanceGroupMember.instance_uuid == instance_uuid)
+    )
+    async with deps.sessions() as session:
+        return list((await session.scalars(query)).all())
+
+
 async def delete(deps: Deps, who: Identity, uuid: str) -> None:
     async with transaction(deps.sessions) as session:
         row = await _row(session, uuid)

@@ -15,6 +15,7 @@ from novamesh.gateway.domain import (
     image_cleanup,
     moves,
     rebuilds,
+    server_groups,
     servers,
     snapshots,
 )
@@ -135,7 +136,11 @@ async def _rebuild(deps: Deps, call: Call, inst: router_pb2.Instance, arg: Any) 
         is_admin=policy.allowed(call.who, "os_compute_api:os-extended-server-attributes"),
         project_id=call.who.project_id,
     )
-    body = view.detail(ctx, updated, show=True, full=call.version.at_least("2.75"))
+    # 2.71's server_groups from the membership rows (a deleted group is gone from them).
+    groups = await server_groups.groups_of(deps, updated.uuid) if ctx.v("2.71") else None
+    body = view.detail(
+        ctx, updated, show=True, full=call.version.at_least("2.75"), server_groups=groups
+    )
     body["adminPass"] = password
     return Reply({"server": body}, 202)
 

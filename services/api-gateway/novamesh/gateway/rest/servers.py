@@ -10,7 +10,7 @@ from novamesh.compute.v1 import api_servers_pb2_grpc, rest_pb2
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.errors import BadRequest, Unavailable
 from novamesh.gateway.api.validation import validate
-from novamesh.gateway.domain import actions, boot, servers
+from novamesh.gateway.domain import actions, boot, server_groups, servers
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest import server_actions, server_consoles, server_params
 from novamesh.gateway.rest.call import Call, Reply, Rest
@@ -30,6 +30,13 @@ def view_context(call: Call) -> ViewContext:
         is_admin=policy.allowed(call.who, "os_compute_api:os-extended-server-attributes"),
         project_id=call.who.project_id,
     )
+
+
+async def _groups(deps: Deps, call: Call, instance_uuid: str) -> list[str] | None:
+    """2.71's server_groups from the membership rows (None: not shown at this version)."""
+    if not call.version.at_least("2.71"):
+        return None
+    return await server_groups.groups_of(deps, instance_uuid)
 
 
 class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
@@ -93,7 +100,9 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
             if inst.unreachable and not call.version.at_least("2.69"):
                 # Nova answers 503 below 2.69 when the server's cell does not answer.
                 raise Unavailable("The server's cell is not reachable; try again later.")
-            return Reply({"server": view.detail(view_context(call), inst, show=True)})
+            groups = await _groups(self.deps, call, inst.uuid)
+            body = view.detail(view_context(call), inst, show=True, server_groups=groups)
+            return Reply({"server": body})
 
         return await self.rest.handle(context, request, run)
 
@@ -106,7 +115,9 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
             )
             ctx = view_context(call)
             full = call.version.at_least("2.75")
-            return Reply({"server": view.detail(ctx, inst, show=True, full=full)})
+            groups = await _groups(self.deps, call, inst.uuid)
+            body = view.detail(ctx, inst, show=True, full=full, server_groups=groups)
+            return Reply({"server": body})
 
         return await self.rest.handle(context, request, run)
 

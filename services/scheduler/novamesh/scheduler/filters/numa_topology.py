@@ -67,24 +67,32 @@ def _fits(cell: InstanceCell, host_cell: NumaCell, cpu_ratio: float, ram_ratio: 
     )
 
 
-def pack(
+def assign(
     cells: list[InstanceCell], host_cells: list[NumaCell], cpu_ratio: float, ram_ratio: float
-) -> bool:
-    """Whether each instance cell can take its own host cell (small sizes: plain backtracking)."""
-    used: set[int] = set()
+) -> list[int] | None:
+    """The host cell (index) each instance cell takes, or None when they cannot all fit (small
+    sizes: plain backtracking)."""
+    used: list[int] = []
 
     def place(i: int) -> bool:
         if i == len(cells):
             return True
         for j, hc in enumerate(host_cells):
             if j not in used and _fits(cells[i], hc, cpu_ratio, ram_ratio):
-                used.add(j)
+                used.append(j)
                 if place(i + 1):
                     return True
-                used.discard(j)
+                used.pop()
         return False
 
-    return len(cells) <= len(host_cells) and place(0)
+    return used if len(cells) <= len(host_cells) and place(0) else None
+
+
+def pack(
+    cells: list[InstanceCell], host_cells: list[NumaCell], cpu_ratio: float, ram_ratio: float
+) -> bool:
+    """Whether each instance cell can take its own host cell."""
+    return assign(cells, host_cells, cpu_ratio, ram_ratio) is not None
 
 
 class NUMATopologyFilter(Filter):
