@@ -74,10 +74,10 @@ class Group:
     known: dict[str, str] = field(default_factory=dict)
     owned: set[str] = field(default_factory=set)
 
-    def server(self) -> str:
+    def server(self, caller: str = "admin") -> str:
         """A server of the case's own: upstream boots one per sample test, and a case that
         renames, rebuilds or resizes it must not decide what the next case sees."""
-        server_id = self.runner.boot(self.version, self.known)
+        server_id = self.runner.boot(self.version, self.known, caller)
         self.owned.add(server_id)
         return server_id
 
@@ -115,8 +115,23 @@ class Runner:
             self.call("POST", "/flavors/7/os-extra_specs", "2.1", specs)
 
     def _image(self) -> str:
+        """The image servers boot from, with the properties of upstream's fixture image (its
+        samples show them from 2.98, and auto_disk_config decides OS-DCF:diskConfig)."""
         images = httpx.get(f"{self.mesh.image_url}/v2/images", timeout=20).json()["images"]
-        return str(next(i["id"] for i in images if i["status"] == "active"))
+        image = next(i for i in images if i["status"] == "active")
+        patch = [
+            {"op": "add", "path": f"/{key}", "value": value}
+            for key, value in (("architecture", "x86_64"), ("auto_disk_config", "True"))
+            if key not in image
+        ]
+        if patch:
+            httpx.patch(
+                f"{self.mesh.image_url}/v2/images/{image['id']}",
+                content=json.dumps(patch),
+                headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+                timeout=20,
+            ).raise_for_status()
+        return str(image["id"])
 
     def unique(self, prefix: str) -> str:
         self.counter += 1
@@ -148,19 +163,29 @@ class Runner:
             time.sleep(0.05)
         raise SetupFailed(f"server {server_id} is {status or 'gone'}, wanted {statuses}")
 
-    def boot(self, version: str, known: dict[str, str]) -> str:
-        """A server made from the servers create template of (at most) this version."""
+    def boot(self, version: str, known: dict[str, str], caller: str = "admin") -> str:
+        """A server made from the servers create template of (at most) this version, by the
+        case's caller (upstream's owner samples show the server of its user "fake")."""
         tpl = nearest_template(self.root, "servers", version, "server-create-req")
         body: Any = None
         values = request_values(
             {"host": self.base, "image_id": self.image_id, "uuid": self.image_id, **known}
         )
+        # Upstream names its sample server so whatever the template's placeholder.
+        values["name"] = "new-server-test"
+        if tpl is not None and "%(sg_uuid)s" in tpl.read_text() and "sg_uuid" not in known:
+            group = {"server_group": {"name": "test", "policies": ["affinity"]}}
+            made = self._ok(self.call("POST", "/os-server-groups", "2.1", group, caller))
+            values["sg_uuid"] = made.json()["server_group"]["id"]
         if tpl is not None:
             try:
                 body = json.loads(render_request(tpl.read_text(), values))
             except (KeyError, ValueError):
                 body = None
-        resp = self.call("POST", "/servers", version, body) if body is not None else None
+        if isinstance(body, dict) and _version_at_least(version, "2.96"):
+            # Upstream's 2.96 samples show a server pinned to the zone it was booted into.
+            body["server"].setdefault("availability_zone", values["availability_zone"])
+        resp = self.call("POST", "/servers", version, body, caller) if body is not None else None
         # What the server was made with comes back as sent (accessIPv6 "80fe::" ...).
         self.boot_sent = set(PLACEHOLDER.findall(tpl.read_text())) if tpl else set()
         plain: Any = None
@@ -178,7 +203,7 @@ class Runner:
             self.boot_fallbacks.append(
                 f"v{version}: {resp.status_code if resp else '-'} {resp.text[:300] if resp else ''}"
             )
-            resp = self.call("POST", "/servers", "2.1", plain)
+            resp = self.call("POST", "/servers", "2.1", plain, caller)
             body = plain
         if resp.status_code != 202:
             raise SetupFailed(f"POST /servers answered {resp.status_code}: {resp.text[:200]}")
@@ -225,7 +250,7 @@ class Runner:
         lists_servers = route.method == "GET" and path.startswith("/servers")
         names_server = "{server}" in repr(route.values)  # (os-server-external-events)
         if "{server}" in path or path.startswith("/servers/") or lists_servers or names_server:
-            known["server"] = group.server()
+            known["server"] = group.server(route.caller)
             known["server_id"] = known["server"]
         if "{flavor}" in path:
             known["flavor"] = self._flavor(known)
@@ -239,7 +264,7 @@ class Runner:
             # made by the case's caller (its samples show that user).
             known["group"] = self._server_group(group.version, route.caller)
             known["name"] = "test"
-        steps = repr((path, route.values, route.before, route.after))
+        steps = repr((path, route.values, route.before, route.after, route.literals))
         if "{compute_host}" in steps:
             known["compute_host"] = self._compute_host()
         if "{aggregate}" in steps:
@@ -263,11 +288,14 @@ class Runner:
             if step[3]:
                 self.wait(known["server"], step[3])
         known.update({k: v.format(**known) for k, v in route.values})
-        if "{action}" in path:
+        if "{action" in path:
             resp = self._ok(
                 self.call("GET", f"/servers/{known['server']}/os-instance-actions", "2.1")
             )
-            known["action"] = resp.json()["instanceActions"][0]["request_id"]
+            newest = resp.json()["instanceActions"][0]
+            known["action"] = newest["request_id"]
+            # changes-since the newest action began: upstream's sample lists only that one.
+            known["action_time"] = newest["start_time"]
         if "{console_token}" in path:
             known.setdefault("server", group.server())
             known["console_token"] = self._console_token(case, known["server"])
@@ -380,6 +408,8 @@ class Runner:
         if request_tpl is not None:
             try:
                 body = render_request(request_tpl.read_text(), values)
+                for literal, replacement in route.literals:
+                    body = body.replace(literal, replacement.format(**known))
                 sent = set(PLACEHOLDER.findall(request_tpl.read_text()))
             except KeyError as exc:
                 return result("failed", f"request template: {exc}")
@@ -388,7 +418,8 @@ class Runner:
         except KeyError as exc:
             return result("failed", f"no value for {exc} in {route.path}")
         try:
-            resp = self.call(route.method, path, case.version, body, route.caller)
+            version = route.microversion or case.version
+            resp = self.call(route.method, path, version, body, route.caller)
         except httpx.HTTPError as exc:
             return result("failed", f"{route.method} {path}: {exc}")
         for step in route.after:
@@ -521,6 +552,12 @@ def _fill(body: Any, known: dict[str, str]) -> Any:
     if isinstance(body, dict):
         return {k: _fill(v, known) for k, v in body.items()}
     return body
+
+
+def _version_at_least(version: str, floor: str) -> bool:
+    major, minor = version.split(".")
+    low_major, low_minor = floor.split(".")
+    return (int(major), int(minor)) >= (int(low_major), int(low_minor))
 
 
 def _ids(resp: httpx.Response) -> Iterator[str]:

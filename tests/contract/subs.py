@@ -122,6 +122,12 @@ _FIXTURE_LITERALS: dict[str, str] = {
     # upstream's fake virt driver answers every console-output call with the same three lines;
     # a guest's console here is what it logged.
     "output": r"(.|\n)*",
+    # upstream's compute service is "compute" on node "fake-mini"; its fake driver names the
+    # root disk /dev/sda (a virtio guest's is /dev/vda); its test's AZ is us-west.
+    "OS-EXT-SRV-ATTR:host": r"[\w.-]+",
+    "OS-EXT-SRV-ATTR:hypervisor_hostname": r"[\w.-]+",
+    "OS-EXT-SRV-ATTR:root_device_name": r"/dev/[a-z]+",
+    "pinned_availability_zone": r"[\w.-]+",
 }
 
 

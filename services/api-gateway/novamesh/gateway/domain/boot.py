@@ -274,6 +274,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         "scheduler_hints": json.dumps(req.scheduler_hints),
         "pinned_availability_zone": zone,
         "network_allocation": req.networks if isinstance(req.networks, str) else "requested",
+        "root_device_name": _root_device_name(devices),
     }
     for key, value in image_meta.properties.items():
         sysmeta[f"image_{key}"] = value
@@ -368,6 +369,16 @@ def _block_devices(req: BootRequest, image_id: str, flavor: models.Flavor) -> li
             device.uuid = image_id
     disks = bdm.FlavorDisks(flavor.root_gb, flavor.ephemeral_gb, flavor.swap)
     return bdm.check(requested, image_id, disks)
+
+
+def _root_device_name(devices: list[bdm.BlockDevice]) -> str:
+    """The boot device's name as requested, else the first virtio disk: what the compute names
+    it (Nova's libvirt driver; the hosts here are KVM-style guests on virtio)."""
+    root = next((d for d in devices if d.boot_index == 0 and d.device_name), None)
+    if root is None:
+        return "/dev/vda"
+    name = root.device_name
+    return name if name.startswith("/dev/") else f"/dev/{name}"
 
 
 def _bdm_message(device: bdm.BlockDevice) -> block_devices_pb2.BlockDevice:

@@ -15,6 +15,7 @@ from novamesh.cells.v1 import router_pb2
 from novamesh.gateway.api import errors, policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.domain.deps import Deps
+from novamesh.gateway.views.servers import availability_zone
 
 
 async def get(deps: Deps, who: Identity, uuid: str) -> router_pb2.Instance:
@@ -98,6 +99,24 @@ class ServerUpdate:
     access_ip_v6: str | None = None
     hostname: str | None = None
     auto_disk_config: bool | None = None
+    # 2.104: "" unpins, a zone re-pins (only to the zone the server is in, from unpinned).
+    pinned_availability_zone: str | None = None
+
+
+def _check_pin(inst: router_pb2.Instance, zone: str) -> None:
+    pinned = inst.system_metadata.get("pinned_availability_zone", "")
+    if not zone or zone == pinned:
+        return
+    current = availability_zone(inst)
+    if zone != current:
+        raise errors.Conflict(
+            f"The server {inst.uuid} is in availability zone {current or '(none)'}; it can be "
+            f"pinned only to that zone, not to {zone}."
+        )
+    if pinned:
+        raise errors.Conflict(
+            f"The server {inst.uuid} is pinned to availability zone {pinned}; unpin it first."
+        )
 
 
 async def update(deps: Deps, who: Identity, uuid: str, change: ServerUpdate) -> router_pb2.Instance:
@@ -113,6 +132,11 @@ async def update(deps: Deps, who: Identity, uuid: str, change: ServerUpdate) -> 
     if change.auto_disk_config is not None:
         new.system_metadata["auto_disk_config"] = str(change.auto_disk_config)
         mask.append("system_metadata")
+    if change.pinned_availability_zone is not None:
+        _check_pin(inst, change.pinned_availability_zone)
+        new.system_metadata["pinned_availability_zone"] = change.pinned_availability_zone
+        if "system_metadata" not in mask:
+            mask.append("system_metadata")
     if not mask:
         return inst
     return await deps.router.update_instance(

@@ -142,6 +142,13 @@ async def _rebuild(deps: Deps, call: Call, inst: router_pb2.Instance, arg: Any) 
         ctx, updated, show=True, full=call.version.at_least("2.75"), server_groups=groups
     )
     body["adminPass"] = password
+    # Nova adds what a rebuild may have changed: key_name from 2.54, user_data from 2.57 (at
+    # 2.75 in place of the admin's OS-EXT-SRV-ATTR:user_data).
+    if call.version.at_least("2.54"):
+        body["key_name"] = updated.key_name or None
+    if call.version.at_least("2.57"):
+        body.pop("OS-EXT-SRV-ATTR:user_data", None)
+        body["user_data"] = updated.user_data or None
     return Reply({"server": body}, 202)
 
 

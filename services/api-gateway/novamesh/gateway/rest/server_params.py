@@ -243,6 +243,11 @@ def server_update(body: dict[str, Any]) -> ServerUpdate:
         access_ip_v6=server.get("accessIPv6"),
         hostname=server.get("hostname"),
         auto_disk_config=None if disk is None else disk == "AUTO",
+        pinned_availability_zone=(
+            (server["pinned_availability_zone"] or "")
+            if "pinned_availability_zone" in server
+            else None
+        ),
     )
 
 

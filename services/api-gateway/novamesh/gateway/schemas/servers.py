@@ -168,6 +168,12 @@ def update(version: APIVersion) -> dict[str, Any]:
         props["hostname"] = types.hostname
     if version.at_least("2.94"):
         props["hostname"] = types.fqdn
+    if version.at_least("2.104"):
+        props["pinned_availability_zone"] = {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": 255,
+        }
     return {
         "type": "object",
         "properties": {

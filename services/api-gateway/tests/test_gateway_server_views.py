@@ -1,0 +1,62 @@
+"""Server bodies as Nova shapes them: the root device name, the 2.104 zone pin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from novamesh.gateway.testing.harness import Gateway, Response, running
+
+
+@pytest.fixture
+async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
+    async with running(tmp_path) as gateway:
+        await gateway.add_flavor("1", "m1.tiny")
+        yield gateway
+
+
+async def _boot(gw: Gateway, **extra: object) -> tuple[str, str]:
+    image = await gw.add_image()
+    server = {"name": "vm", "imageRef": image, "flavorRef": "1", "networks": "auto", **extra}
+    body = {"server": server}
+    resp = await gw.rest(
+        "servers.CreateServer", path="/v2.1/servers", body=body, token="alice:p1", version="2.96"
+    )
+    assert resp.status == 202, resp.message
+    return str(resp.body["server"]["id"]), image
+
+
+async def _put(
+    gw: Gateway, sid: str, server: dict[str, object], version: str = "2.104"
+) -> Response:
+    return await gw.rest(
+        "servers.UpdateServer",
+        id=sid,
+        path=f"/v2.1/servers/{sid}",
+        body={"server": server},
+        token="alice:p1",
+        version=version,
+    )
+
+
+async def test_root_device_name_is_the_first_virtio_disk(gw: Gateway) -> None:
+    sid, _ = await _boot(gw)
+    shown = await gw.rest(
+        "servers.GetServer", id=sid, path=f"/v2.1/servers/{sid}", token="admin", version="2.3"
+    )
+    assert shown.body["server"]["OS-EXT-SRV-ATTR:root_device_name"] == "/dev/vda"
+
+
+async def test_unpin_and_pin_again_to_the_current_zone_only(gw: Gateway) -> None:
+    sid, _ = await _boot(gw, availability_zone="nova")
+    before = await _put(gw, sid, {"pinned_availability_zone": None}, "2.103")
+    assert before.status == 400
+    unpinned = await _put(gw, sid, {"pinned_availability_zone": None})
+    assert unpinned.status == 200, unpinned.message
+    assert unpinned.body["server"]["pinned_availability_zone"] is None
+    elsewhere = await _put(gw, sid, {"pinned_availability_zone": "london"})
+    assert elsewhere.status == 409
+    pinned = await _put(gw, sid, {"pinned_availability_zone": "nova"})
+    assert pinned.status == 200, pinned.message
+    assert pinned.body["server"]["pinned_availability_zone"] == "nova"
