@@ -30,6 +30,9 @@ class Route:
     settle: str = ""
     # Call at this microversion instead of the case's folder's (a template named for one).
     microversion: str = ""
+    # (key, template value, accepted value): the answer is rendered while the task runs, where
+    # upstream's fixture (casts made calls) had finished it already.
+    in_flight: tuple[tuple[str, Any, Any], ...] = ()
     # (literal, replacement) in the rendered request: upstream's fixture names (its host
     # "openstack-node-01") for this cloud's; replacements may use `{compute_host}` ...
     literals: tuple[tuple[str, str], ...] = ()
@@ -62,6 +65,10 @@ LOCK = _act({"lock": None}, "")
 RESCUE = _act({"rescue": None}, "RESCUE")
 SHELVE = _act({"shelve": None}, "SHELVED_OFFLOADED|SHELVED")
 OFFLOAD = _act({"shelveOffload": None}, "SHELVED_OFFLOADED")
+
+
+# A rebuild answers while it runs; upstream's synchronous test shows it done.
+REBUILDING = (("status", "ACTIVE", "REBUILD"), ("OS-EXT-STS:task_state", None, "rebuilding"))
 
 
 def action(status: int = 202, **kw: Any) -> Route:
@@ -147,7 +154,7 @@ _SERVER_VIEWS: dict[str, Route | NotApplicable] = {
     "servers-list-status-resp": Route("GET", "/servers?limit=1&status=active"),
     "server-update-resp": Route("PUT", "/servers/{server}", request="server-update-req"),
     "server-put-resp": Route("PUT", "/servers/{server}", request="server-put-req"),
-    "server-action-rebuild-resp": action(request="server-action-rebuild"),
+    "server-action-rebuild-resp": action(request="server-action-rebuild", in_flight=REBUILDING),
     "server-action-reboot": action(settle="ACTIVE"),
     "server-action-stop": action(
         settle="SHUTOFF", fresh_server=True, values=(("action", "os-stop"),)
@@ -197,6 +204,11 @@ for _v in ("2.90", "2.94", "2.96", "2.98", "2.100", "2.104"):
         _base = _SERVER_VIEWS[_name]
         assert isinstance(_base, Route)
         _SERVER_VIEWS[f"{_v}:{_name}"] = replace(_base, caller="user")
+# Upstream's 2.100 rebuild sample renames the host.
+_SERVER_VIEWS["2.100:server-action-rebuild-resp"] = replace(
+    _SERVER_VIEWS["2.100:server-action-rebuild-resp"],  # type: ignore[arg-type]
+    values=(("hostname", "updated-hostname.example.com"),),
+)
 
 _FLAVOR = "/flavors/{flavor}"
 
