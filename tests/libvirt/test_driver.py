@@ -315,6 +315,9 @@ async def test_resize_then_revert_and_confirm(driver: LibvirtDriver) -> None:
     await driver.finish_migration(HOST, bigger)
     beat = await log.wait_heartbeat(lambda b: b["cpus"] == "2", within=60, what="2 vCPUs")
     assert f"vda:{2 * SECTORS_PER_GIB}," in beat["disks"]
+    # The agent reverts as Nova does: the destination's guest goes first (on the same host the
+    # set-aside disk and spec stay), then the source's comes back.
+    await driver.destroy(HOST, SPEC.uuid)
     await driver.finish_revert_migration(HOST, SPEC)
     beat = await log.wait_heartbeat(lambda b: b["cpus"] == "1", within=60, what="1 vCPU again")
     assert f"vda:{SECTORS_PER_GIB}," in beat["disks"]

@@ -77,7 +77,9 @@ def mesh(daemon: libvirtd.Libvirtd, tmp_path_factory: pytest.TempPathFactory) ->
                 # Ten minutes: power changes seen in these tests come from libvirt events.
                 "sync_power_state_interval": 600.0,
                 "clean_shutdown_timeout": 10.0,
-            }
+            },
+            # One host: a resize stays on it (Nova's allow_resize_to_same_host).
+            "actions": {"allow_resize_to_same_host": True},
         },
     )
     try:
@@ -332,6 +334,49 @@ async def test_rebuild_boots_a_fresh_guest(
     assert disk.stat().st_ino != before
     assert conn.lookupByUUIDString(server["id"]).state()[0] == libvirt.VIR_DOMAIN_RUNNING
     await serial_log(mesh, server["id"]).wait_boots(1)
+
+
+async def test_resize_confirm_and_revert_change_the_guest(
+    mesh: Mesh, server: dict[str, Any]
+) -> None:
+    """Resizes on the one host through the API: the guest runs with the new flavor's vCPUs,
+    memory and disk; confirm keeps them, a revert brings back the flavor it had."""
+    log = serial_log(mesh, server["id"])
+    backup = mesh.state_dir / "libvirt" / server["id"] / "disk.resize-backup"
+    with client(mesh) as c:
+        for fid, ram, vcpus in (("lv-2cpu", 256, 2), ("lv-1cpu", 320, 1)):
+            flavor = {"name": fid, "ram": ram, "vcpus": vcpus, "disk": 2, "id": fid}
+            made = c.post("/v2.1/flavors", json={"flavor": flavor})
+            assert made.status_code == 200, made.text
+
+    async def resize(flavor_id: str, cpus: str) -> dict[str, str]:
+        started = time.monotonic()
+        resp = post_action(mesh, server["id"], {"resize": {"flavorRef": flavor_id}}, "2.1")
+        assert resp.status_code == 202, resp.text
+        with client(mesh) as c:
+            resized = wait_status(c, server["id"], "VERIFY_RESIZE")
+        assert resized["OS-EXT-SRV-ATTR:host"] == HOST
+        assert resized["flavor"]["id"] == flavor_id
+        beat = await log.wait_heartbeat(lambda b: b["cpus"] == cpus, within=90, what=cpus)
+        print(f"resize to {flavor_id}: {time.monotonic() - started:.1f} s to the guest's beat")
+        return beat
+
+    async def finish(action: str) -> dict[str, Any]:
+        resp = post_action(mesh, server["id"], {action: None}, "2.1")
+        assert resp.status_code in (202, 204), resp.text
+        with client(mesh) as c:
+            return wait_status(c, server["id"], "ACTIVE")
+
+    beat = await resize("lv-2cpu", "2")
+    assert int(beat["mem"]) > 200 * 1024 and "vda:4194304," in beat["disks"]
+    assert (await finish("confirmResize"))["flavor"]["id"] == "lv-2cpu"
+    assert not backup.exists()
+    beat = await resize("lv-1cpu", "1")
+    assert int(beat["mem"]) > 250 * 1024
+    assert (await finish("revertResize"))["flavor"]["id"] == "lv-2cpu"
+    beat = await log.wait_heartbeat(lambda b: b["cpus"] == "2", within=90, what="2 vCPUs again")
+    assert int(beat["mem"]) < 250 * 1024 and "vda:4194304," in beat["disks"]
+    assert not backup.exists()
 
 
 async def test_delete_removes_the_domain_and_its_files(

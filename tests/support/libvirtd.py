@@ -52,8 +52,14 @@ set -e
 {mounts}
 umount /sys/fs/cgroup/unified 2>/dev/null || true
 ip link set lo up
-exec libvirtd -f /etc/libvirt/libvirtd.conf
+exec libvirtd -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
 """
+
+
+# A second daemon on the same machine (live migration between two): its QEMU cgroups would be
+# named like the first daemon's (machine-qemu-<domain id>-<name>, ids counted per daemon), so
+# the same guest on both at once can collide; the second one places no guest in a cgroup.
+NO_CGROUPS = "cgroup_controllers = [ ]\n"
 
 
 def available() -> bool:
@@ -67,10 +73,12 @@ def available() -> bool:
 
 
 class Libvirtd:
-    def __init__(self, root: Path, cache_dir: Path | None = None) -> None:
-        """`cache_dir` keeps QEMU's capability probe between sessions (8 s on a first start)."""
+    def __init__(self, root: Path, cache_dir: Path | None = None, qemu_conf: str = "") -> None:
+        """`cache_dir` keeps QEMU's capability probe between sessions (8 s on a first start);
+        `qemu_conf` adds lines to qemu.conf."""
         self.root = root
         self.cache_dir = cache_dir
+        self.qemu_conf = qemu_conf
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -93,7 +101,7 @@ class Libvirtd:
     def start(self, timeout: float = 60.0) -> None:
         for name in _DIRS:
             (self.root / name).mkdir(parents=True, exist_ok=True)
-        (self.root / "etc" / "qemu.conf").write_text(_QEMU_CONF)
+        (self.root / "etc" / "qemu.conf").write_text(_QEMU_CONF + self.qemu_conf)
         (self.root / "etc" / "libvirtd.conf").write_text(_LIBVIRTD_CONF)
         (self.root / "log" / "qemu").mkdir(exist_ok=True)
         (self.root / "log" / "lxc").mkdir(exist_ok=True)

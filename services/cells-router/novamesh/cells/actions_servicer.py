@@ -131,6 +131,7 @@ class ActionsServicer(actions_pb2_grpc.CellsActionsServiceServicer):
         reclaim = cfg.api.reclaim_instance_interval
         offload = cfg.actions.shelved_offload_time
         self._shelving.offload_time = offload
+        self._moves.allow_resize_to_same_host = cfg.actions.allow_resize_to_same_host
         if window <= 0 and reclaim <= 0 and offload <= 0:
             return
         interval = max(0.2, cfg.actions.periodic_interval)

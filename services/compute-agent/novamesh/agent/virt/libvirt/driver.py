@@ -11,15 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
-import shutil
 import socket
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Coroutine, Sequence
 
 import libvirt
 from novamesh.agent.states import PowerState
@@ -37,6 +33,7 @@ from novamesh.agent.virt.libvirt.guest import (
 )
 from novamesh.agent.virt.libvirt.imagebackend import ImageCache
 from novamesh.agent.virt.libvirt.instances import InstanceFiles
+from novamesh.agent.virt.libvirt.moves import MoveOps, notes_power
 from novamesh.agent.virt.libvirt.settings import EVENT_SETTLE_SECONDS, LibvirtSettings, domain_name
 from novamesh.agent.virt.model import (
     DriverError,
@@ -55,24 +52,7 @@ LOG = logging.getLogger(__name__)
 PowerEventHandler = Callable[[str, str, PowerState], None]
 
 
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-
-def _notes_power(method: F) -> F:
-    """The command that called this reports the guest's power state itself: note it, so the
-    lifecycle events the operation caused do not report it a second time, late."""
-
-    @functools.wraps(method)
-    async def wrapper(self: LibvirtDriver, host: str, target: Any, *args: Any, **kw: Any) -> Any:
-        try:
-            return await method(self, host, target, *args, **kw)
-        finally:
-            await self._note_power(target if isinstance(target, str) else target.uuid)
-
-    return cast(F, wrapper)
-
-
-class LibvirtDriver(DeviceOps):
+class LibvirtDriver(MoveOps, DeviceOps):
     name = "libvirt"
 
     def __init__(self, settings: LibvirtSettings, image_source: imagebackend.ImageSource) -> None:
@@ -328,7 +308,7 @@ class LibvirtDriver(DeviceOps):
         if start:
             await self._conn.call(dom.create)
 
-    @_notes_power
+    @notes_power
     async def spawn(self, host: str, instance: InstanceSpec) -> Sequence[NetworkInterface]:
         files = self._files(instance.uuid)
         files.dir.mkdir(parents=True, exist_ok=True)
@@ -358,6 +338,16 @@ class LibvirtDriver(DeviceOps):
         return interfaces
 
     async def destroy(self, host: str, uuid: str) -> None:
+        if await self._keep_for_revert(uuid):
+            return
+        await self._forget_guest(uuid)
+        self._last_power.pop(uuid, None)
+        pending = self._settling.pop(uuid, None)
+        if pending is not None:
+            pending.cancel()
+        await asyncio.to_thread(imagebackend.remove_tree, self._files(uuid).dir)
+
+    async def _forget_guest(self, uuid: str) -> None:
         try:
             dom = await self._domain(uuid)
         except InstanceNotFound:
@@ -376,11 +366,6 @@ class LibvirtDriver(DeviceOps):
                 # LXC knows neither managed saves nor snapshots: a plain undefine.
                 with contextlib.suppress(libvirt.libvirtError):
                     await self._conn.call(dom.undefine)
-        self._last_power.pop(uuid, None)
-        pending = self._settling.pop(uuid, None)
-        if pending is not None:
-            pending.cancel()
-        await asyncio.to_thread(imagebackend.remove_tree, self._files(uuid).dir)
 
     # ---- power ----------------------------------------------------------------------------
 
@@ -404,18 +389,18 @@ class LibvirtDriver(DeviceOps):
         with contextlib.suppress(libvirt.libvirtError):
             await self._conn.call(dom.destroy)
 
-    @_notes_power
+    @notes_power
     async def power_off(self, host: str, uuid: str) -> None:
         await self._stop(await self._domain(uuid))
 
-    @_notes_power
+    @notes_power
     async def power_on(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         if await self._conn.call(dom.isActive):
             return
         await self._conn.call(dom.create)
 
-    @_notes_power
+    @notes_power
     async def reboot(self, host: str, uuid: str, *, hard: bool) -> None:
         dom = await self._domain(uuid)
         if not hard and await self._conn.call(power_state, dom) == PowerState.RUNNING:
@@ -434,25 +419,25 @@ class LibvirtDriver(DeviceOps):
             await self._conn.call(dom.managedSaveRemove, 0)
         await self._define_and_start(await self._guest_config(spec, ifaces))
 
-    @_notes_power
+    @notes_power
     async def pause(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.RUNNING, "pause")
         await self._conn.call(dom.suspend)
 
-    @_notes_power
+    @notes_power
     async def unpause(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.PAUSED, "unpause")
         await self._conn.call(dom.resume)
 
-    @_notes_power
+    @notes_power
     async def suspend(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.RUNNING, "suspend")
         await self._conn.call(dom.managedSave, 0)
 
-    @_notes_power
+    @notes_power
     async def resume(self, host: str, uuid: str) -> None:
         dom = await self._domain(uuid)
         await self._require(dom, PowerState.SUSPENDED, "resume")
@@ -494,7 +479,7 @@ class LibvirtDriver(DeviceOps):
 
     # ---- snapshot -------------------------------------------------------------------------
 
-    @_notes_power
+    @notes_power
     async def snapshot(self, host: str, uuid: str, image_id: str) -> None:
         dom = await self._domain(uuid)
         files = self._files(uuid)
@@ -519,52 +504,9 @@ class LibvirtDriver(DeviceOps):
         finally:
             out.unlink(missing_ok=True)
 
-    # ---- resize (same host: the disk stays, the domain changes) ---------------------------
-
-    @_notes_power
-    async def migrate_disk_and_power_off(self, host: str, uuid: str, dest_host: str) -> None:
-        if dest_host and dest_host != self.list_hosts()[0]:
-            raise DriverError("the libvirt driver resizes on the same host only", retryable=True)
-        dom = await self._domain(uuid)
-        await self._stop(dom)
-        files = self._files(uuid)
-        if files.disk.exists():
-            await asyncio.to_thread(_copy, files.disk, files.resize_backup)
-        files.spec_file.replace(files.old_spec_file)
-
-    @_notes_power
-    async def finish_migration(self, host: str, instance: InstanceSpec) -> None:
-        files = self._files(instance.uuid)
-        old = files.load_old()
-        interfaces = old[1] if old else ()
-        if files.disk.exists() and instance.root_gb:
-            info = await imagebackend.disk_info(files.disk)
-            if instance.root_gb * imagebackend.GIB > info.virtual_size:
-                await imagebackend.resize(files.disk, instance.root_gb)
-        files.save(instance, interfaces)
-        await self._define_and_start(await self._guest_config(instance, interfaces))
-
-    async def confirm_migration(self, host: str, uuid: str) -> None:
-        files = self._files(uuid)
-        files.resize_backup.unlink(missing_ok=True)
-        files.old_spec_file.unlink(missing_ok=True)
-
-    @_notes_power
-    async def finish_revert_migration(self, host: str, instance: InstanceSpec) -> None:
-        files = self._files(instance.uuid)
-        dom = await self._domain(instance.uuid)
-        await self._stop(dom, clean=False)
-        old = files.load_old()
-        spec, interfaces = old if old else (instance, ())
-        if files.resize_backup.exists():
-            files.resize_backup.replace(files.disk)
-        files.save(spec, interfaces)
-        files.old_spec_file.unlink(missing_ok=True)
-        await self._define_and_start(await self._guest_config(spec, interfaces))
-
     # ---- rescue ---------------------------------------------------------------------------
 
-    @_notes_power
+    @notes_power
     async def rescue(self, host: str, uuid: str, image_id: str, admin_pass: str) -> None:
         spec, ifaces = self._spec(uuid)
         dom = await self._domain(uuid)
@@ -578,7 +520,7 @@ class LibvirtDriver(DeviceOps):
         cfg = await self._guest_config(spec, ifaces, rescue_props=props)
         await self._define_and_start(cfg)
 
-    @_notes_power
+    @notes_power
     async def unrescue(self, host: str, uuid: str) -> None:
         spec, ifaces = self._spec(uuid)
         dom = await self._domain(uuid)
@@ -595,7 +537,3 @@ class LibvirtDriver(DeviceOps):
 
 def _iotune(spec: InstanceSpec) -> dict[str, int]:
     return iotune_from_extra_specs(spec.flavor_extra_specs)
-
-
-def _copy(src: Path, dest: Path) -> None:
-    shutil.copyfile(src, dest)

@@ -30,5 +30,7 @@ def build(cfg: Config) -> LibvirtDriver:
         sync_interval=lc.sync_power_state_interval,
         shutdown_timeout=lc.clean_shutdown_timeout,
         reserved_disk_gb=lc.reserved_disk_gb,
+        peer_instances_paths={h: cfg.expand(p) for h, p in lc.peer_instances_paths.items()},
+        peer_uris=dict(lc.peer_uris),
     )
     return LibvirtDriver(settings, GrpcImageSource(settings.image_target))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -21,6 +21,10 @@ class LibvirtSettings:
     shutdown_timeout: float = 20.0
     reserved_disk_gb: int = 0
     host_ip: str = "127.0.0.1"
+    # Other libvirt hosts, by compute host name: where their instances paths are reachable from
+    # here (cold moves), and the URI this host's daemon reaches their daemons with (live).
+    peer_instances_paths: dict[str, str] = field(default_factory=dict)
+    peer_uris: dict[str, str] = field(default_factory=dict)
 
 
 # How long a guest must stay in a power state after an event before it is reported.
