@@ -205,9 +205,10 @@ for _v in ("2.90", "2.94", "2.96", "2.98", "2.100", "2.104"):
         assert isinstance(_base, Route)
         _SERVER_VIEWS[f"{_v}:{_name}"] = replace(_base, caller="user")
 # Upstream's 2.100 rebuild sample renames the host.
+_rebuild_2_100 = _SERVER_VIEWS["2.100:server-action-rebuild-resp"]
+assert isinstance(_rebuild_2_100, Route)
 _SERVER_VIEWS["2.100:server-action-rebuild-resp"] = replace(
-    _SERVER_VIEWS["2.100:server-action-rebuild-resp"],  # type: ignore[arg-type]
-    values=(("hostname", "updated-hostname.example.com"),),
+    _rebuild_2_100, values=(("hostname", "updated-hostname.example.com"),)
 )
 
 _FLAVOR = "/flavors/{flavor}"
