@@ -228,3 +228,20 @@ def test_novnc_files_are_served_from_the_package_and_nothing_else(tmp_path: Path
     assert static.serve(root, "/console/novnc/core/rfb.js").status == 200
     for bad in ("/console/novnc/../secret", "/console/novnc/.hidden", "/console/novnc/"):
         assert static.serve(root, bad).status == 404
+
+
+async def test_novnc_page_through_the_proxy(
+    proxy: tuple[ConsoleProxy, int], tmp_path: Path
+) -> None:
+    _, port = proxy
+    (tmp_path / "novnc").mkdir()
+    (tmp_path / "novnc" / "vnc_lite.html").write_text("<title>noVNC</title>")
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /console/novnc/vnc_lite.html?path=%3Ftoken%3Dx HTTP/1.1\r\nHost: h\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"<title>noVNC</title>")
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"DELETE /console/novnc/vnc_lite.html HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 405 ")
+    writer.close()

@@ -151,7 +151,11 @@ async def build(cfg: Config) -> service.ServiceSpec:
     console_proxy = ConsoleProxy(cfg.console, sessions, console_devices)
 
     async def on_start() -> None:
-        await console_proxy.start()
+        try:
+            await console_proxy.start()
+        except OSError as err:
+            # The compute API stays up without its consoles (a second gateway on one machine).
+            LOG.error("console proxy cannot listen on %s: %s", cfg.console.listen, err)
 
     async def on_stop() -> None:
         await console_proxy.stop()

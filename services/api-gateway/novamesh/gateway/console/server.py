@@ -85,7 +85,8 @@ class ConsoleProxy:
             await _reply(writer, 405, "Only GET is served here.")
             return
         if not request.is_websocket:
-            found = static.serve(self.novnc_root, request.path)
+            # rfb.js is 100 KiB: read it off the event loop.
+            found = await asyncio.to_thread(static.serve, self.novnc_root, request.path)
             writer.write(http.simple_response(found.status, found.body, found.content_type))
             await writer.drain()
             return
