@@ -116,9 +116,8 @@ class AggregatesRest(api_aggregates_pb2_grpc.AggregatesRestServiceServicer):
             body = call.body()
             validate(schemas.cache_images, body)
             await domain.check_exists(self.deps, call.who, call.path_id)
-            # As in Nova the request is accepted and each host's driver decides; no driver of
-            # the mesh has a pre-cache hook, so, like Nova's drivers without one, the hosts
-            # ignore it (docs/catalog-quotas.md).
+            # Nova accepts it and each host's driver decides (one without an image cache
+            # ignores it). No driver of the mesh keeps one, so nothing goes to the hosts.
             return Reply(None, 202)
 
         return await self.rest.handle(context, request, run, min_version="2.81")
