@@ -88,6 +88,11 @@ def _shelve(name: str, **values: str) -> tuple[tuple[str, str], ...]:
     return (("action", name), *values.items())
 
 
+# Upstream's fake driver powers the guest off for a rescue and its rescue does nothing, so
+# its sample shows SHUTDOWN (4); a rescue boots the guest from the rescue image: RUNNING (1).
+_RESCUED_RUNS = (("OS-EXT-STS:power_state", 4, 1),)
+
+
 def _force_down(down: bool) -> tuple[str, str, Any, str]:
     body = {"host": "{server_host}", "binary": "nova-compute", "forced_down": down}
     return ("PUT@2.11", "/os-services/force-down", body, "")
@@ -154,7 +159,9 @@ _SERVER_VIEWS: dict[str, Route | NotApplicable] = {
     "servers-list-status-resp": Route("GET", "/servers?limit=1&status=active"),
     "server-update-resp": Route("PUT", "/servers/{server}", request="server-update-req"),
     "server-put-resp": Route("PUT", "/servers/{server}", request="server-put-req"),
-    "server-action-rebuild-resp": action(request="server-action-rebuild", in_flight=REBUILDING),
+    "server-action-rebuild-resp": action(
+        request="server-action-rebuild", in_flight=REBUILDING, values=(("name", "foobar"),)
+    ),
     "server-action-reboot": action(settle="ACTIVE"),
     "server-action-stop": action(
         settle="SHUTOFF", fresh_server=True, values=(("action", "os-stop"),)
@@ -208,8 +215,23 @@ for _v in ("2.90", "2.94", "2.96", "2.98", "2.100", "2.104"):
 _rebuild_2_100 = _SERVER_VIEWS["2.100:server-action-rebuild-resp"]
 assert isinstance(_rebuild_2_100, Route)
 _SERVER_VIEWS["2.100:server-action-rebuild-resp"] = replace(
-    _rebuild_2_100, values=(("hostname", "updated-hostname.example.com"),)
+    _rebuild_2_100, values=(*_rebuild_2_100.values, ("hostname", "updated-hostname.example.com"))
 )
+# Upstream's rebuild samples show the tags the server has: two at 2.26 (put first), none at
+# 2.54 and 2.57 (whose server was booted without the 2.52 template's tags).
+_REBUILD = _SERVER_VIEWS["server-action-rebuild-resp"]
+assert isinstance(_REBUILD, Route)
+_TAG_BOTH = ("PUT", "/servers/{server}/tags", {"tags": ["tag1", "tag2"]}, "")
+_UNTAG = ("DELETE", "/servers/{server}/tags", None, "")
+_SERVER_VIEWS["2.26:server-action-rebuild-resp"] = replace(_REBUILD, before=(_TAG_BOTH,))
+for _v in ("2.54", "2.57"):
+    _SERVER_VIEWS[f"{_v}:server-action-rebuild-resp"] = replace(_REBUILD, before=(_UNTAG,))
+# Upstream's 2.73 samples show a server locked with a reason.
+_LOCKED = _act({"lock": {"locked_reason": "I don't want to work"}}, "")
+for _name in ("server-get-resp", "servers-details-resp"):
+    _base = _SERVER_VIEWS[_name]
+    assert isinstance(_base, Route)
+    _SERVER_VIEWS[f"2.73:{_name}"] = replace(_base, before=(_LOCKED,))
 
 _FLAVOR = "/flavors/{flavor}"
 
@@ -452,7 +474,12 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "server-unrescue-req": action(before=(RESCUE,), fresh_server=True, settle="ACTIVE"),
         # Upstream shows these servers to their owner (no OS-EXT-SRV-ATTR keys).
         "server-get-resp-rescue": Route(
-            "GET", "/servers/{server}", before=(RESCUE,), fresh_server=True, caller="user"
+            "GET",
+            "/servers/{server}",
+            before=(RESCUE,),
+            fresh_server=True,
+            caller="user",
+            in_flight=_RESCUED_RUNS,
         ),
         "server-get-resp-unrescue": Route(
             "GET",
@@ -515,7 +542,9 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     },
     "os-preserve-ephemeral-rebuild": {
         "server-action-rebuild-preserve-ephemeral-resp": action(
-            request="server-action-rebuild-preserve-ephemeral"
+            request="server-action-rebuild-preserve-ephemeral",
+            in_flight=REBUILDING,
+            caller="user",  # upstream's sample shows the owner's view (no host attributes)
         ),
     },
     "os-multiple-create": {
