@@ -94,9 +94,10 @@ def test_volume_attach_swap_detach(mesh: Mesh, server: str) -> None:
         resp = c.post(base, json=body)
         assert resp.status_code == 200, resp.text
         att = resp.json()["volumeAttachment"]
-        assert att["device"] == "/dev/vdb" and att["tag"] == "data" and att["bdm_uuid"]
+        # Nova answers an attach in its pre-2.89 shape; the list names the BDM.
+        assert att["device"] == "/dev/vdb" and att["tag"] == "data" and att["id"] == first
         (listed,) = c.get(base).json()["volumeAttachments"]
-        assert listed["volumeId"] == first
+        assert listed["volumeId"] == first and listed["bdm_uuid"]
         resp = c.put(f"{base}/{first}", json={"volumeAttachment": {"volumeId": second}})
         assert resp.status_code == 202, resp.text
         (swapped,) = c.get(base).json()["volumeAttachments"]
