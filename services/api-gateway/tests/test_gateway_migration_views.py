@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 from google.protobuf import timestamp_pb2
 from novamesh.cells.v1 import actions_pb2
+from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.microversion import parse
+from novamesh.gateway.api.query import Query
+from novamesh.gateway.rest import server_records
+from novamesh.gateway.rest.call import Call
 from novamesh.gateway.views import server_records as view
 from novamesh.gateway.views.common import ViewContext
 
@@ -73,3 +77,33 @@ def test_a_running_live_migration_links_to_its_server_migration_from_2_23() -> N
     ]
     # a finished one has nothing to show any more
     assert "links" not in view.migration(ctx("2.23"), migration("live-migration", "completed"))
+
+
+SERVER_MIGRATION_223 = {
+    "created_at", "dest_compute", "dest_host", "dest_node", "id", "server_uuid",
+    "source_compute", "source_node", "status", "updated_at",
+    "memory_total_bytes", "memory_processed_bytes", "memory_remaining_bytes",
+    "disk_total_bytes", "disk_processed_bytes", "disk_remaining_bytes",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("version", "keys"),
+    [
+        ("2.23", SERVER_MIGRATION_223),
+        ("2.59", SERVER_MIGRATION_223 | {"uuid"}),
+        ("2.80", SERVER_MIGRATION_223 | {"uuid", "user_id", "project_id"}),
+    ],
+)
+def test_server_migration_keys_per_microversion(version: str, keys: set[str]) -> None:
+    call = Call(
+        version=parse(version),
+        who=Identity("admin", "p1", ("admin",)),
+        request_id="req-1",
+        query=Query(),
+        base_url=BASE,
+    )
+    live = migration("live-migration", "running")
+    out = server_records._server_migration(call, live)
+    assert set(out) == keys
+    assert out["server_uuid"] == live.instance_uuid
