@@ -68,6 +68,8 @@ def _toml(sections: dict[str, dict[str, object]], top: dict[str, object]) -> str
             return "true" if v else "false"
         if isinstance(v, int | float):
             return str(v)
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{value(k)} = {value(x)}" for k, x in v.items()) + "}"
         return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = [f"{k} = {value(v)}" for k, v in top.items()]

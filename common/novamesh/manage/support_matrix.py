@@ -18,6 +18,7 @@ from novamesh.agent.virt.capabilities import MATRIX_ROWS
 _FAKE_TESTS = "services/compute-agent/tests/agent/test_fake_driver.py"
 _LV_DRIVER = "tests/libvirt/test_driver.py"
 _LV_MESH = "tests/libvirt/test_mesh.py"
+_LV_TWO = "tests/libvirt/test_mesh_two_hosts.py"
 
 FAKE_PROOFS = {
     "operation.launch": f"{_FAKE_TESTS}::test_spawn_runs_the_guest_with_a_private_address",
@@ -47,7 +48,9 @@ LIBVIRT_QEMU_PROOFS = {
     "operation.get-host-ip": f"{_LV_DRIVER}::test_host_capacity_is_the_real_host",
     "operation.report-cpu-traits": f"{_LV_DRIVER}::test_host_capacity_is_the_real_host",
     "operation.snapshot": f"{_LV_MESH}::test_snapshot_becomes_an_active_qcow2_image",
-    "operation.resize": f"{_LV_DRIVER}::test_resize_then_revert_and_confirm",
+    "operation.resize": f"{_LV_MESH}::test_resize_confirm_and_revert_change_the_guest",
+    "operation.live-migrate": f"{_LV_TWO}::test_live_migration_then_evacuation_through_the_api",
+    "operation.evacuate": f"{_LV_TWO}::test_live_migration_then_evacuation_through_the_api",
     "operation.rescue": f"{_LV_MESH}::test_rescue_boots_the_rescue_disk_first",
     "operation.trigger-crash-dump": f"{_LV_MESH}::test_crash_dump_reaches_the_guest_kernel",
     "operation.attach-volume": f"{_LV_MESH}::test_attach_and_detach_a_volume",

@@ -28,6 +28,8 @@ CAPABILITIES = {
         "operation.snapshot",
         "operation.rebuild",
         "operation.resize",
+        "operation.live-migrate",
+        "operation.evacuate",
         "operation.rescue",
         "operation.trigger-crash-dump",
         "operation.attach-volume",
