@@ -377,7 +377,8 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     },
     "extension-info": {
         "extensions-list-resp": Route("GET", "/extensions"),
-        "extensions-list-resp-v21-compatible": Route("GET", "/extensions"),
+        # The legacy v2 endpoint's list (it also shows OS-EXT-VIF-NET).
+        "extensions-list-resp-v21-compatible": Route("GET", "^/v2/extensions"),
         "extensions-get-resp": Route("GET", "/extensions/os-agents"),
     },
     "flavors": {

@@ -152,16 +152,18 @@ class Runner:
     def wait(self, server_id: str, statuses: str) -> None:
         wanted = set(statuses.split("|"))
         deadline = time.monotonic() + WAIT_SECONDS
-        status = ""
+        status = fault = ""
         while time.monotonic() < deadline:
             resp = self.call("GET", f"/servers/{server_id}", "2.1")
-            status = resp.json().get("server", {}).get("status", "") if resp.is_success else ""
+            server = resp.json().get("server", {}) if resp.is_success else {}
+            status = server.get("status", "")
             if status in wanted:
                 return
             if status == "ERROR":
+                fault = f" ({server.get('fault', {}).get('message', 'no fault')})"
                 break
             time.sleep(0.05)
-        raise SetupFailed(f"server {server_id} is {status or 'gone'}, wanted {statuses}")
+        raise SetupFailed(f"server {server_id} is {status or 'gone'}{fault}, wanted {statuses}")
 
     def boot(self, version: str, known: dict[str, str], caller: str = "admin") -> str:
         """A server made from the servers create template of (at most) this version, by the
@@ -644,8 +646,17 @@ def start(state_dir: Path) -> Mesh:
     return start_mesh(state_dir, extra=SUITE_CONFIG)
 
 
-# As upstream's shelve samples: a shelved server keeps its host until shelveOffload.
-SUITE_CONFIG: dict[str, dict[str, object]] = {"actions": {"shelved_offload_time": -1}}
+# As upstream's shelve samples: a shelved server keeps its host until shelveOffload. As its
+# console samples: the console proxies' base URLs of Nova's default configuration.
+SUITE_CONFIG: dict[str, dict[str, object]] = {
+    "actions": {"shelved_offload_time": -1},
+    "console": {
+        "novncproxy_base_url": "http://127.0.0.1:6080/vnc_auto.html",
+        "serialproxy_base_url": "ws://127.0.0.1:6083/",
+        "html5proxy_base_url": "http://127.0.0.1:6082/spice_auto.html",
+        "spice_direct_proxy_base_url": "http://127.0.0.1:13002/nova",
+    },
+}
 
 
 def run(mesh: Mesh, only: frozenset[str] = frozenset()) -> dict[str, Any]:

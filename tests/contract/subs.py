@@ -128,6 +128,9 @@ _FIXTURE_LITERALS: dict[str, str] = {
     "OS-EXT-SRV-ATTR:hypervisor_hostname": r"[\w.-]+",
     "OS-EXT-SRV-ATTR:root_device_name": r"/dev/[a-z]+",
     "pinned_availability_zone": r"[\w.-]+",
+    # upstream's first instance row and its host "compute" in its project: fixed names.
+    "OS-EXT-SRV-ATTR:instance_name": "instance-[0-9a-f]{8}",
+    "hostId": "[0-9a-f]{56}",
 }
 
 

@@ -16,6 +16,8 @@ from novamesh.common.config import Config
 from novamesh.compute.v1 import (
     api_aggregates_pb2,
     api_aggregates_pb2_grpc,
+    api_extensions_pb2,
+    api_extensions_pb2_grpc,
     api_flavors_pb2,
     api_flavors_pb2_grpc,
     api_images_pb2,
@@ -45,6 +47,7 @@ from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest import catalog, subresources
 from novamesh.gateway.rest.aggregates import AggregatesRest, AvailabilityZonesRest
 from novamesh.gateway.rest.call import Rest
+from novamesh.gateway.rest.extensions import ExtensionsRest
 from novamesh.gateway.rest.flavors import FlavorsRest
 from novamesh.gateway.rest.images import ImagesRest
 from novamesh.gateway.rest.keypairs import KeypairsRest
@@ -74,6 +77,7 @@ COMPUTE_SERVICES = [
     api_server_groups_pb2.DESCRIPTOR.services_by_name["ServerGroupsRestService"].full_name,
     api_aggregates_pb2.DESCRIPTOR.services_by_name["AggregatesRestService"].full_name,
     api_aggregates_pb2.DESCRIPTOR.services_by_name["AvailabilityZonesRestService"].full_name,
+    api_extensions_pb2.DESCRIPTOR.services_by_name["ExtensionsRestService"].full_name,
 ]
 
 Registrar = Callable[[grpc.aio.Server], None]
@@ -82,6 +86,7 @@ Registrar = Callable[[grpc.aio.Server], None]
 def compute_registrars(deps: Deps) -> list[Registrar]:
     rest = Rest(deps.cfg)
     versions = VersionsRest(rest)
+    extensions = ExtensionsRest(rest)
     servers = ServersRest(rest, deps)
     flavors = FlavorsRest(rest, deps)
     images = ImagesRest(rest, deps)
@@ -96,6 +101,9 @@ def compute_registrars(deps: Deps) -> list[Registrar]:
     zones = AvailabilityZonesRest(rest, deps, services_client)
     return [
         lambda s: api_versions_pb2_grpc.add_VersionsRestServiceServicer_to_server(versions, s),
+        lambda s: api_extensions_pb2_grpc.add_ExtensionsRestServiceServicer_to_server(
+            extensions, s
+        ),
         lambda s: api_servers_pb2_grpc.add_ServersRestServiceServicer_to_server(servers, s),
         lambda s: api_flavors_pb2_grpc.add_FlavorsRestServiceServicer_to_server(flavors, s),
         lambda s: api_images_pb2_grpc.add_ImagesRestServiceServicer_to_server(images, s),
