@@ -79,7 +79,8 @@ class Matcher:
             name = m.group(1).removeprefix("int:")
             return self.subs.get(name, ".*")
 
-        return "^" + PLACEHOLDER.sub(one, escaped) + "$"
+        # Upstream fills templates with Python's %-formatting, so `%%` stands for `%`.
+        return "^" + PLACEHOLDER.sub(one, escaped).replace("%%", "%") + "$"
 
     def compare(self, expected: Any, actual: Any, path: str = "") -> None:
         if self.relax is not None:

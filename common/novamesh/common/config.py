@@ -307,6 +307,13 @@ class ConsoleConfig:
     # Origins (host[:port]) allowed besides the Host the request was sent to (Nova's
     # [console] allowed_origins).
     allowed_origins: list[str] = field(default_factory=list)
+    # Where users reach each console type when not through this gateway's proxy (Nova's
+    # [vnc] novncproxy_base_url, [serial_console] base_url, [spice] html5proxy_base_url and
+    # spice_direct_proxy_base_url); empty: the proxy under the compute endpoint asked.
+    novncproxy_base_url: str = ""
+    serialproxy_base_url: str = ""
+    html5proxy_base_url: str = ""
+    spice_direct_proxy_base_url: str = ""
 
 
 @dataclass

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from novamesh.common.apidb import models
+from novamesh.common.config import ConsoleConfig
+from novamesh.gateway.domain import consoles
 from novamesh.gateway.testing.harness import Gateway, Response
 from novamesh.gateway.testing.subresources import boot, gateway
 from sqlalchemy import update
@@ -136,3 +138,28 @@ async def test_legacy_console_actions(gw: Gateway) -> None:
     assert resp.body["console"]["url"].startswith("ws://")
     assert (await action({"os-getVNCConsole": {"type": "spice-html5"}})).status == 400
     assert (await action({"os-getVNCConsole": {"type": "novnc"}}, "2.6")).status == 404
+
+
+def test_configured_console_base_urls() -> None:
+    """Operators may name where each console type is reached (Nova's novncproxy_base_url and
+    kin, e.g. a proxy of their own): the token joins that URL's query as Nova joins it."""
+    cfg = ConsoleConfig(
+        novncproxy_base_url="http://127.0.0.1:6080/vnc_auto.html",
+        serialproxy_base_url="ws://127.0.0.1:6083/",
+        spice_direct_proxy_base_url="http://127.0.0.1:13002/nova?region=a",
+    )
+    bases = consoles.configured_bases(cfg)
+    assert set(bases) == {"novnc", "serial", "spice-direct"}
+    api = "http://api.example.com:8774"
+    assert consoles.access_url(api, "novnc", "t1", bases) == (
+        "http://127.0.0.1:6080/vnc_auto.html",
+        "http://127.0.0.1:6080/vnc_auto.html?path=%3Ftoken%3Dt1",
+    )
+    assert consoles.access_url(api, "serial", "t2", bases)[1] == "ws://127.0.0.1:6083/?token=t2"
+    assert consoles.access_url(api, "spice-direct", "t3", bases)[1] == (
+        "http://127.0.0.1:13002/nova?region=a&token=t3"
+    )
+    # A type without a configured base stays under the compute endpoint asked.
+    assert consoles.access_url(api, "spice-html5", "t4", bases)[1] == (
+        f"{api}/console/spice/spice_auto.html?token=t4"
+    )

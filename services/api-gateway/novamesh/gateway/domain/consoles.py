@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuidlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from novamesh.common.config import ConsoleConfig
 from novamesh.gateway.api import errors, policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.db import console_tokens
@@ -50,8 +52,30 @@ class Console:
     url: str
 
 
-def access_url(base_url: str, console_type: str, token: str) -> tuple[str, str]:
-    """(the URL base stored with the token, the URL handed to the user)."""
+def configured_bases(cfg: ConsoleConfig) -> dict[str, str]:
+    """Console type -> the operator's base URL for it, where one is set."""
+    bases = {
+        "novnc": cfg.novncproxy_base_url,
+        "serial": cfg.serialproxy_base_url,
+        "spice-html5": cfg.html5proxy_base_url,
+        "spice-direct": cfg.spice_direct_proxy_base_url,
+    }
+    return {kind: url for kind, url in bases.items() if url}
+
+
+def access_url(
+    base_url: str, console_type: str, token: str, configured: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """(the URL base stored with the token, the URL handed to the user).
+
+    A configured base is used as Nova uses it: the token joins its query (noVNC's inside
+    the `path` parameter it opens its websocket with)."""
+    base = (configured or {}).get(console_type)
+    if base:
+        sep = "&" if "?" in base else "?"
+        if console_type == "novnc":
+            return base, f"{base}{sep}path=%3Ftoken%3D{token}"
+        return base, f"{base}{sep}token={token}"
     if console_type == "novnc":
         base = f"{base_url}/console/novnc/vnc_lite.html"
         return base, f"{base}?path=%3Ftoken%3D{token}"
@@ -92,7 +116,7 @@ async def create(
             f"Unable to get {protocol} console, functionality not implemented"
         ) from None
     token = str(uuidlib.uuid4())
-    url_base, url = access_url(base_url, console_type, token)
+    url_base, url = access_url(base_url, console_type, token, configured_bases(deps.cfg.console))
     record = TokenRecord(
         console_type=console_type,
         host=endpoint.host,
