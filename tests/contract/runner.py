@@ -24,6 +24,7 @@ import httpx
 
 from tests.contract import routes as routes_mod
 from tests.contract.cases import Case, discover, find_template, nearest_template, templates_root
+from tests.contract.images import FakeImages
 from tests.contract.matcher import (
     PLACEHOLDER,
     Matcher,
@@ -92,10 +93,19 @@ class Runner:
         self.image_id = self._image()
         self.boot_fallbacks: list[str] = []
         self.boot_sent: set[str] = set()
+        self._fake_images: FakeImages | None = None
         self._upstream_flavor()
 
     def close(self) -> None:
         self.http.close()
+        if self._fake_images is not None:
+            self._fake_images.close()
+
+    def fake_images(self) -> FakeImages:
+        """Upstream's fake Glance images, made on first use (the `images` samples)."""
+        if self._fake_images is None:
+            self._fake_images = FakeImages(self.mesh.image_url)
+        return self._fake_images
 
     def _upstream_flavor(self) -> None:
         """Flavors 6 and 7 of upstream's samples (m1.tiny with an extra spec; m1.small with a
@@ -229,6 +239,11 @@ class Runner:
         known["future"] = (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         known["project"] = PROJECT
         known["image"] = self.image_id
+        if group.directory == "images":
+            fakes = self.fake_images()
+            fakes.reset()
+            known.update(fakes.placeholders())
+            group.owned.update(fakes.ids.values())
         known["host"] = self.base
         template = case.response.read_text() if case.response else ""
         known["page"] = "?limit=1" if "_links" in template else ""

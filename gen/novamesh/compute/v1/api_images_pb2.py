@@ -27,7 +27,7 @@ from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from novamesh.compute.v1 import rest_pb2 as novamesh_dot_compute_dot_v1_dot_rest__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$novamesh/compute/v1/api_images.proto\x12\x13novamesh.compute.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1enovamesh/compute/v1/rest.proto2\xb7\x02\n\x11ImagesRestService\x12Z\n\nListImages\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v2.1/images\x12g\n\x10ListImagesDetail\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v2.1/images/detail\x12]\n\x08GetImage\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v2.1/images/{id}B/Z-novamesh/gen/go/novamesh/compute/v1;computev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$novamesh/compute/v1/api_images.proto\x12\x13novamesh.compute.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1enovamesh/compute/v1/rest.proto2\x9b\x08\n\x11ImagesRestService\x12Z\n\nListImages\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v2.1/images\x12g\n\x10ListImagesDetail\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v2.1/images/detail\x12]\n\x08GetImage\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v2.1/images/{id}\x12o\n\x11ListImageMetadata\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v2.1/images/{id}/metadata\x12v\n\x12MergeImageMetadata\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"(\x82\xd3\xe4\x93\x02\"\"\x1a/v2.1/images/{id}/metadata:\x04\x62ody\x12x\n\x14ReplaceImageMetadata\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"(\x82\xd3\xe4\x93\x02\"\x1a\x1a/v2.1/images/{id}/metadata:\x04\x62ody\x12{\n\x14GetImageMetadataItem\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"+\x82\xd3\xe4\x93\x02%\x12#/v2.1/images/{id}/metadata/{sub_id}\x12\x81\x01\n\x14SetImageMetadataItem\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"1\x82\xd3\xe4\x93\x02+\x1a#/v2.1/images/{id}/metadata/{sub_id}:\x04\x62ody\x12~\n\x17\x44\x65leteImageMetadataItem\x12 .novamesh.compute.v1.RestRequest\x1a\x14.google.api.HttpBody\"+\x82\xd3\xe4\x93\x02%*#/v2.1/images/{id}/metadata/{sub_id}B/Z-novamesh/gen/go/novamesh/compute/v1;computev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IMAGESRESTSERVICE'].methods_by_name['ListImagesDetail']._serialized_options = b'\202\323\344\223\002\025\022\023/v2.1/images/detail'
   _globals['_IMAGESRESTSERVICE'].methods_by_name['GetImage']._loaded_options = None
   _globals['_IMAGESRESTSERVICE'].methods_by_name['GetImage']._serialized_options = b'\202\323\344\223\002\023\022\021/v2.1/images/{id}'
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['ListImageMetadata']._loaded_options = None
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['ListImageMetadata']._serialized_options = b'\202\323\344\223\002\034\022\032/v2.1/images/{id}/metadata'
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['MergeImageMetadata']._loaded_options = None
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['MergeImageMetadata']._serialized_options = b'\202\323\344\223\002\"\"\032/v2.1/images/{id}/metadata:\004body'
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['ReplaceImageMetadata']._loaded_options = None
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['ReplaceImageMetadata']._serialized_options = b'\202\323\344\223\002\"\032\032/v2.1/images/{id}/metadata:\004body'
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['GetImageMetadataItem']._loaded_options = None
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['GetImageMetadataItem']._serialized_options = b'\202\323\344\223\002%\022#/v2.1/images/{id}/metadata/{sub_id}'
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['SetImageMetadataItem']._loaded_options = None
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['SetImageMetadataItem']._serialized_options = b'\202\323\344\223\002+\032#/v2.1/images/{id}/metadata/{sub_id}:\004body'
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['DeleteImageMetadataItem']._loaded_options = None
+  _globals['_IMAGESRESTSERVICE'].methods_by_name['DeleteImageMetadataItem']._serialized_options = b'\202\323\344\223\002%*#/v2.1/images/{id}/metadata/{sub_id}'
   _globals['_IMAGESRESTSERVICE']._serialized_start=151
-  _globals['_IMAGESRESTSERVICE']._serialized_end=462
+  _globals['_IMAGESRESTSERVICE']._serialized_end=1202
 # @@protoc_insertion_point(module_scope)

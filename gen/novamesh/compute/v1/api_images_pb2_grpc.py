@@ -51,6 +51,36 @@ class ImagesRestServiceStub:
                 request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.ListImageMetadata = channel.unary_unary(
+                '/novamesh.compute.v1.ImagesRestService/ListImageMetadata',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.MergeImageMetadata = channel.unary_unary(
+                '/novamesh.compute.v1.ImagesRestService/MergeImageMetadata',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ReplaceImageMetadata = channel.unary_unary(
+                '/novamesh.compute.v1.ImagesRestService/ReplaceImageMetadata',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetImageMetadataItem = channel.unary_unary(
+                '/novamesh.compute.v1.ImagesRestService/GetImageMetadataItem',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SetImageMetadataItem = channel.unary_unary(
+                '/novamesh.compute.v1.ImagesRestService/SetImageMetadataItem',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.DeleteImageMetadataItem = channel.unary_unary(
+                '/novamesh.compute.v1.ImagesRestService/DeleteImageMetadataItem',
+                request_serializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
 
 
 class ImagesRestServiceServicer:
@@ -75,6 +105,43 @@ class ImagesRestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListImageMetadata(self, request, context):
+        """The image's properties (Nova's image metadata proxy, until 2.38).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeImageMetadata(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplaceImageMetadata(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetImageMetadataItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetImageMetadataItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteImageMetadataItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImagesRestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -90,6 +157,36 @@ def add_ImagesRestServiceServicer_to_server(servicer, server):
             ),
             'GetImage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetImage,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListImageMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImageMetadata,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'MergeImageMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeImageMetadata,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ReplaceImageMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplaceImageMetadata,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetImageMetadataItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetImageMetadataItem,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SetImageMetadataItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetImageMetadataItem,
+                    request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'DeleteImageMetadataItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteImageMetadataItem,
                     request_deserializer=novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
@@ -174,6 +271,168 @@ class ImagesRestService:
             request,
             target,
             '/novamesh.compute.v1.ImagesRestService/GetImage',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImageMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ImagesRestService/ListImageMetadata',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeImageMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ImagesRestService/MergeImageMetadata',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplaceImageMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ImagesRestService/ReplaceImageMetadata',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetImageMetadataItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ImagesRestService/GetImageMetadataItem',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetImageMetadataItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ImagesRestService/SetImageMetadataItem',
+            novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteImageMetadataItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.compute.v1.ImagesRestService/DeleteImageMetadataItem',
             novamesh_dot_compute_dot_v1_dot_rest__pb2.RestRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,

@@ -37,6 +37,13 @@ class ImagesRestServiceStub:
     ListImages: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
     ListImagesDetail: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
     GetImage: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    ListImageMetadata: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    """The image's properties (Nova's image metadata proxy, until 2.38)."""
+    MergeImageMetadata: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    ReplaceImageMetadata: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    GetImageMetadataItem: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    SetImageMetadataItem: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
+    DeleteImageMetadataItem: _grpc.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]
 
 @_typing.type_check_only
 class ImagesRestServiceAsyncStub(ImagesRestServiceStub):
@@ -46,6 +53,13 @@ class ImagesRestServiceAsyncStub(ImagesRestServiceStub):
     ListImages: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
     ListImagesDetail: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
     GetImage: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    ListImageMetadata: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    """The image's properties (Nova's image metadata proxy, until 2.38)."""
+    MergeImageMetadata: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    ReplaceImageMetadata: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    GetImageMetadataItem: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    SetImageMetadataItem: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    DeleteImageMetadataItem: _aio.UnaryUnaryMultiCallable[_rest_pb2.RestRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
 
 class ImagesRestServiceServicer(metaclass=_abc_1.ABCMeta):
     """Nova's deprecated image proxy API (up to microversion 2.35), REST face."""
@@ -66,6 +80,49 @@ class ImagesRestServiceServicer(metaclass=_abc_1.ABCMeta):
 
     @_abc_1.abstractmethod
     def GetImage(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]: ...
+
+    @_abc_1.abstractmethod
+    def ListImageMetadata(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]:
+        """The image's properties (Nova's image metadata proxy, until 2.38)."""
+
+    @_abc_1.abstractmethod
+    def MergeImageMetadata(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]: ...
+
+    @_abc_1.abstractmethod
+    def ReplaceImageMetadata(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]: ...
+
+    @_abc_1.abstractmethod
+    def GetImageMetadataItem(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]: ...
+
+    @_abc_1.abstractmethod
+    def SetImageMetadataItem(
+        self,
+        request: _rest_pb2.RestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_httpbody_pb2.HttpBody, _abc.Awaitable[_httpbody_pb2.HttpBody]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteImageMetadataItem(
         self,
         request: _rest_pb2.RestRequest,
         context: _ServicerContext,

@@ -1,4 +1,5 @@
-"""ImagesRestService: Nova's image proxy (GET only, until 2.35), from the API database."""
+"""ImagesRestService: Nova's image proxy (GET only, until 2.35), from the API database, and
+its image metadata proxy (until 2.38)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import grpc
 from google.api import httpbody_pb2
 from novamesh.compute.v1 import api_images_pb2_grpc, rest_pb2
 from novamesh.gateway.api.errors import BadRequest, NotFound
+from novamesh.gateway.api.validation import validate
 from novamesh.gateway.db import catalog
+from novamesh.gateway.domain import image_metadata as metadata
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply, Rest
+from novamesh.gateway.schemas import image_metadata as schemas
 from novamesh.gateway.views import images as view
 from novamesh.gateway.views.common import ViewContext, next_link
 
@@ -90,3 +94,58 @@ class ImagesRest(api_images_pb2_grpc.ImagesRestServiceServicer):
             return Reply({"image": view.detail(_ctx(call), self._image_url, image)})
 
         return await self.rest.handle(context, request, run, max_version=MAX_VERSION)
+
+    # -- image metadata ------------------------------------------------------------------
+
+    async def _meta(self, request: Req, context: Ctx, run: Any) -> Body:
+        return await self.rest.handle(context, request, run, max_version=metadata.MAX_VERSION)
+
+    async def ListImageMetadata(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            items = await metadata.get_all(self.deps, call.who, call.path_id)
+            return Reply({"metadata": items})
+
+        return await self._meta(request, context, run)
+
+    async def MergeImageMetadata(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            body = call.body()
+            validate(schemas.ALL, body)
+            items = await metadata.merge(self.deps, call.who, call.path_id, body["metadata"])
+            return Reply({"metadata": items})
+
+        return await self._meta(request, context, run)
+
+    async def ReplaceImageMetadata(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            body = call.body()
+            validate(schemas.ALL, body)
+            items = await metadata.replace(self.deps, call.who, call.path_id, body["metadata"])
+            return Reply({"metadata": items})
+
+        return await self._meta(request, context, run)
+
+    async def GetImageMetadataItem(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            value = await metadata.get_one(self.deps, call.who, call.path_id, call.sub_id)
+            return Reply({"meta": {call.sub_id: value}})
+
+        return await self._meta(request, context, run)
+
+    async def SetImageMetadataItem(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            body = call.body()
+            validate(schemas.ONE, body)
+            item = await metadata.set_one(
+                self.deps, call.who, call.path_id, call.sub_id, body["meta"]
+            )
+            return Reply({"meta": item})
+
+        return await self._meta(request, context, run)
+
+    async def DeleteImageMetadataItem(self, request: Req, context: Ctx) -> Body:
+        async def run(call: Call) -> Reply:
+            await metadata.delete_one(self.deps, call.who, call.path_id, call.sub_id)
+            return Reply(None, 204)
+
+        return await self._meta(request, context, run)
