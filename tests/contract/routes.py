@@ -234,7 +234,6 @@ for _name in ("server-get-resp", "servers-details-resp"):
     _SERVER_VIEWS[f"2.73:{_name}"] = replace(_base, before=(_LOCKED,))
 
 _FLAVOR = "/flavors/{flavor}"
-_FAKE_IMAGE = "/images/70a599e0-31e7-49b7-b260-868f441e862b"
 
 _AGG_ACTION = "/os-aggregates/{aggregate}/action"
 _AGG_HOST = (("host_name", "{compute_host}"),)
@@ -416,16 +415,15 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
             "PUT", _FLAVOR + "/os-extra_specs/hw:numa_nodes", before=(_specs(numa="value2"),)
         ),
     },
-    # Upstream's fake Glance images (tests/contract/images.py); its first one, fakeimage7.
     "images": {
-        "image-get-resp": Route("GET", _FAKE_IMAGE),
+        "image-get-resp": Route("GET", "/images/{image}"),
         "images-list-get-resp": Route("GET", "/images"),
         "images-details-get-resp": Route("GET", "/images/detail"),
-        "image-metadata-get-resp": Route("GET", _FAKE_IMAGE + "/metadata"),
-        "image-metadata-post-resp": Route("POST", _FAKE_IMAGE + "/metadata"),
-        "image-metadata-put-resp": Route("PUT", _FAKE_IMAGE + "/metadata"),
-        "image-meta-key-get": Route("GET", _FAKE_IMAGE + "/metadata/kernel_id"),
-        "image-meta-key-put-resp": Route("PUT", _FAKE_IMAGE + "/metadata/auto_disk_config"),
+        "image-metadata-get-resp": Route("GET", "/images/{image}/metadata"),
+        "image-metadata-post-resp": Route("POST", "/images/{image}/metadata"),
+        "image-metadata-put-resp": Route("PUT", "/images/{image}/metadata"),
+        "image-meta-key-get": Route("GET", "/images/{image}/metadata/kernel_id"),
+        "image-meta-key-put-resp": Route("PUT", "/images/{image}/metadata/auto_disk_config"),
     },
     "limits": {"limit-get-resp": Route("GET", "/limits")},
     "os-keypairs": _KEYPAIRS,

@@ -16,6 +16,8 @@ from novamesh.compute.v1 import (
     api_networks_pb2_grpc,
     api_quotas_pb2,
     api_quotas_pb2_grpc,
+    api_usage_audit_pb2,
+    api_usage_audit_pb2_grpc,
 )
 from novamesh.gateway.clients.hypervisors import HypervisorsClient
 from novamesh.gateway.domain.deps import Deps
@@ -24,6 +26,7 @@ from novamesh.gateway.rest.flavor_extras import FlavorExtrasRest
 from novamesh.gateway.rest.hypervisors import HypervisorsRest, SimpleTenantUsageRest
 from novamesh.gateway.rest.networks import NetworksRest
 from novamesh.gateway.rest.quotas import QuotasRest
+from novamesh.gateway.rest.usage_audit import InstanceUsageAuditLogRest
 
 Registrar = Callable[[grpc.aio.Server], None]
 
@@ -33,6 +36,7 @@ SERVICE_NAMES = [
     api_networks_pb2.DESCRIPTOR.services_by_name["NetworksRestService"].full_name,
     api_hypervisors_pb2.DESCRIPTOR.services_by_name["HypervisorsRestService"].full_name,
     api_hypervisors_pb2.DESCRIPTOR.services_by_name["SimpleTenantUsageRestService"].full_name,
+    api_usage_audit_pb2.DESCRIPTOR.services_by_name["InstanceUsageAuditLogRestService"].full_name,
 ]
 
 
@@ -45,6 +49,7 @@ def registrars(rest: Rest, deps: Deps, nodes: HypervisorsClient | None = None) -
     extras = FlavorExtrasRest(rest, deps)
     quotas = QuotasRest(rest, deps)
     nets = NetworksRest(rest, deps)
+    audit = InstanceUsageAuditLogRest(rest, nodes)
     return [
         lambda s: api_flavor_extras_pb2_grpc.add_FlavorExtrasRestServiceServicer_to_server(
             extras, s
@@ -56,5 +61,8 @@ def registrars(rest: Rest, deps: Deps, nodes: HypervisorsClient | None = None) -
         ),
         lambda s: api_hypervisors_pb2_grpc.add_SimpleTenantUsageRestServiceServicer_to_server(
             usage, s
+        ),
+        lambda s: api_usage_audit_pb2_grpc.add_InstanceUsageAuditLogRestServiceServicer_to_server(
+            audit, s
         ),
     ]
