@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
+from typing import Any
 
 from novamesh.common.apidb.models import CellMapping
 from novamesh.common.db import create_async_engine, sessionmaker
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.pool import NullPool
 
 LOG = logging.getLogger(__name__)
 
@@ -43,16 +46,43 @@ class Cell:
 
 
 def cell_engine(url: str) -> AsyncEngine:
-    """A cell's engine. SQLite opens a connection per use: a database file that becomes
-    unreachable (moved, unmounted) then fails the next request instead of being read through
-    a descriptor still open, so the cell shows as down as it would on a server."""
-    if make_url(url).get_backend_name() == "sqlite":
-        return create_async_engine(url, poolclass=NullPool)
+    """A cell's engine, pooled. A SQLite connection leaving the pool checks that its file is
+    still the one at the database's path: a file that became unreachable (moved, unmounted)
+    then fails the next request instead of being read through a descriptor still open, so the
+    cell shows as down as it would on a server."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(url)
+        if parsed.database and parsed.database != ":memory:":
+            _guard_file(engine, parsed.database)
+        return engine
     # A server that stopped answering (host down, packets dropped) must fail a connect in
     # seconds, not the OS's minutes: lists leave the cell out after `[cells] list_timeout`,
     # but every other request and the pool's slots would wait on it. Pre-ping (the default)
     # drops pooled connections the server ended.
     return create_async_engine(url, connect_args={"connect_timeout": 3}, pool_timeout=10)
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _guard_file(engine: AsyncEngine, path: str) -> None:
+    def opened(_dbapi: Any, record: Any) -> None:
+        record.info["file"] = _file_identity(path)
+
+    def leaving_pool(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        if _file_identity(path) != record.info.get("file"):
+            # The pool drops this connection and opens a new one, which fails if the path
+            # no longer opens as a database.
+            raise DisconnectionError(f"the database file {path} changed")
+
+    event.listen(engine.sync_engine, "connect", opened)
+    event.listen(engine.sync_engine, "checkout", leaving_pool)
 
 
 class UnknownCell(LookupError):
