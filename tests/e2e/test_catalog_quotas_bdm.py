@@ -181,6 +181,8 @@ def test_boot_from_a_volume_and_give_it_back(mesh: Mesh) -> None:
         shown = wait_for_status(c, server_id, "ACTIVE", "ERROR")
         assert shown["status"] == "ACTIVE", shown.get("fault")
         assert shown["image"] == ""
+        attached = shown["os-extended-volumes:volumes_attached"]
+        assert attached == [{"id": volume_id, "delete_on_termination": False}]
         attachments = c.get(f"/v2.1/servers/{server_id}/os-volume_attachments").json()
         assert [a["volumeId"] for a in attachments["volumeAttachments"]] == [volume_id]
         assert c.get(f"/v2.1/os-volumes/{volume_id}").json()["volume"]["status"] == "in-use"

@@ -60,3 +60,24 @@ async def test_unpin_and_pin_again_to_the_current_zone_only(gw: Gateway) -> None
     pinned = await _put(gw, sid, {"pinned_availability_zone": "nova"})
     assert pinned.status == 200, pinned.message
     assert pinned.body["server"]["pinned_availability_zone"] == "nova"
+
+
+def test_volumes_attached_are_the_volume_mappings() -> None:
+    from novamesh.agent.v1 import block_devices_pb2
+    from novamesh.cells.v1 import router_pb2
+    from novamesh.gateway.api.microversion import APIVersion
+    from novamesh.gateway.views.common import ViewContext
+    from novamesh.gateway.views.servers import volumes_attached
+
+    inst = router_pb2.Instance(
+        block_device_mappings=[
+            block_devices_pb2.BlockDevice(source_type="image", destination_type="local"),
+            block_devices_pb2.BlockDevice(
+                destination_type="volume", volume_id="v1", delete_on_termination=True
+            ),
+        ]
+    )
+    old = ViewContext(APIVersion(2, 1), "http://cloud")
+    assert volumes_attached(old, inst) == [{"id": "v1"}]
+    new = ViewContext(APIVersion(2, 3), "http://cloud")
+    assert volumes_attached(new, inst) == [{"id": "v1", "delete_on_termination": True}]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuidlib
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -19,6 +20,7 @@ from novamesh.cells.db.loader import Record
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import router_pb2
 from novamesh.scheduler.v1 import request_spec_pb2
+from sqlalchemy import inspect as sa_inspect
 
 M = TypeVar("M", bound=Message)
 
@@ -181,6 +183,12 @@ def instance(row: models.Instance, cell: Cell | None) -> router_pb2.Instance:
         out.interfaces.extend(
             dict_message(agent_pb2.NetworkInterface, i) for i in row.info_cache.network_info
         )
+    if "block_device_mappings" not in sa_inspect(row).unloaded:
+        out.block_device_mappings.extend(
+            _volume(b.__dict__)
+            for b in row.block_device_mappings
+            if b.destination_type == "volume" and not b.deleted
+        )
     if row.faults:
         fault = row.faults[0]
         out.fault.CopyFrom(
@@ -192,6 +200,20 @@ def instance(row: models.Instance, cell: Cell | None) -> router_pb2.Instance:
             )
         )
     return out
+
+
+def _volume(row: Mapping[Any, Any]) -> block_devices_pb2.BlockDevice:
+    """A volume mapping as the Instance message carries it (volumes_attached in the API)."""
+    return block_devices_pb2.BlockDevice(
+        uuid=row["uuid"] or "",
+        source_type=row["source_type"] or "",
+        destination_type=row["destination_type"] or "",
+        boot_index=-1 if row["boot_index"] is None else row["boot_index"],
+        device_name=row["device_name"] or "",
+        volume_id=row["volume_id"] or "",
+        delete_on_termination=bool(row["delete_on_termination"]),
+        tag=row["tag"] or "",
+    )
 
 
 def record_instance(rec: Record, cell: Cell | None) -> router_pb2.Instance:
@@ -243,6 +265,7 @@ def record_instance(rec: Record, cell: Cell | None) -> router_pb2.Instance:
             for n in rec.extra["requested_networks"] or []
         )
     out.interfaces.extend(dict_message(agent_pb2.NetworkInterface, i) for i in rec.network_info)
+    out.block_device_mappings.extend(_volume(v) for v in rec.volumes)
     if rec.fault is not None:
         f = rec.fault
         out.fault.CopyFrom(

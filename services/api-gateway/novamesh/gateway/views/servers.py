@@ -214,10 +214,23 @@ def _extensions(ctx: ViewContext, inst: router_pb2.Instance) -> dict[str, Any]:
     out["OS-EXT-STS:task_state"] = _nullable(inst.task_state)
     out["OS-EXT-STS:vm_state"] = inst.vm_state
     out["OS-EXT-STS:power_state"] = inst.power_state
-    # Volumes attach through os-volume_attachments, which is not served yet: none attached.
-    out["os-extended-volumes:volumes_attached"] = []
+    out["os-extended-volumes:volumes_attached"] = volumes_attached(ctx, inst)
     if ctx.v("2.16") and ctx.is_admin:
         out["host_status"] = "UP" if inst.host else ""
+    return out
+
+
+def volumes_attached(ctx: ViewContext, inst: router_pb2.Instance) -> list[dict[str, Any]]:
+    """The server's volumes (its volume block device mappings); delete_on_termination
+    from 2.3."""
+    out: list[dict[str, Any]] = []
+    for bdm in inst.block_device_mappings:
+        if bdm.destination_type != "volume" or not bdm.volume_id:
+            continue
+        item: dict[str, Any] = {"id": bdm.volume_id}
+        if ctx.v("2.3"):
+            item["delete_on_termination"] = bdm.delete_on_termination
+        out.append(item)
     return out
 
 

@@ -21,6 +21,7 @@ LOAD_ALL: Sequence[ExecutableOption] = (
     selectinload(Inst.system_metadata),
     selectinload(Inst.tags),
     selectinload(Inst.faults),
+    selectinload(Inst.block_device_mappings),
 )
 
 # Task states that mean disk or network Inst/O on the host (the scheduler's IoOpsFilter).

@@ -27,6 +27,8 @@ class Record:
     system_metadata: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     fault: RowMapping | None = None
+    # Volume block device mappings (what a server shows as volumes_attached), in order.
+    volumes: list[RowMapping] = field(default_factory=list)
 
 
 async def load(session: AsyncSession, uuids: Sequence[str]) -> dict[str, Record]:
@@ -77,4 +79,16 @@ async def load(session: AsyncSession, uuids: Sequence[str]) -> dict[str, Record]
         record = found[r["instance_uuid"]]
         if record.fault is None:
             record.fault = r
+    bdm = models.BlockDeviceMapping.__table__
+    query = (
+        select(bdm)
+        .where(
+            bdm.c.instance_uuid.in_(keys),
+            bdm.c.destination_type == "volume",
+            bdm.c.deleted.is_(False),
+        )
+        .order_by(bdm.c.id)
+    )
+    for r in (await session.execute(query)).mappings():
+        found[r["instance_uuid"]].volumes.append(r)
     return found
