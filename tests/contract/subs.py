@@ -111,6 +111,8 @@ _FIXTURE_LITERALS: dict[str, str] = {
     "OS-EXT-AZ:availability_zone": r"[\w.-]+",
     # upstream's single fake compute node is "fake-mini"; the suite's mesh simulates several.
     "hypervisor_hostname": r"[\w.-]+",
+    # upstream's fake driver reports a fixed `uptime` line for its host; ours is the host's.
+    "uptime": r".* up .*",
     # upstream's Neutron fixture: its port, network and subnet ids, fixed IP and MAC.
     "port_id": UUID,
     "net_id": UUID,

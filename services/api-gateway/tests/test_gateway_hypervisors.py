@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from novamesh.cells.v1 import hypervisors_pb2 as hv
 from novamesh.common.config import Config
 from novamesh.compute.v1 import api_hypervisors_pb2_grpc
+from novamesh.gateway.api.errors import Conflict, NotImplementedYet
 from novamesh.gateway.rest.call import Rest
 from novamesh.gateway.rest.hypervisors import HypervisorsRest, SimpleTenantUsageRest
 from novamesh.gateway.testing.harness import Gateway
@@ -46,6 +47,16 @@ class Source:
             ),
         ]  # fmt: skip
         self.instances: list[hv.UsageInstance] = []
+        # Host -> uptime text; a host named here as None has its compute service away.
+        self.uptimes: dict[str, str | None] = {}
+
+    async def uptime(self, host: str) -> str:
+        if host not in self.uptimes:
+            raise NotImplementedYet("Virt driver does not implement uptime function.")
+        found = self.uptimes[host]
+        if found is None:
+            raise Conflict(f"Compute service of {host} is unavailable at this time.")
+        return found
 
     async def hypervisors(self, with_servers: bool) -> list[hv.Hypervisor]:
         out = []
@@ -70,7 +81,7 @@ async def gw() -> AsyncIterator[tuple[Gateway, Source]]:
     rest = Rest(cfg)
     server = grpc.aio.server()
     api_hypervisors_pb2_grpc.add_HypervisorsRestServiceServicer_to_server(
-        HypervisorsRest(rest, source, 1000), server
+        HypervisorsRest(rest, source, 1000, source), server
     )
     api_hypervisors_pb2_grpc.add_SimpleTenantUsageRestServiceServicer_to_server(
         SimpleTenantUsageRest(rest, source, 1000), server
@@ -157,6 +168,26 @@ async def test_show_search_servers_statistics_uptime(gw: tuple[Gateway, Source])
     assert (await _get(g, "hyp.GetHypervisorUptime", "/", id="1")).status == 501
     member = await g.rest("hyp.ListHypervisors", path="/", token="bob:p1")
     assert member.status == 403
+
+
+async def test_uptime_from_the_host(gw: tuple[Gateway, Source]) -> None:
+    g, source = gw
+    source.uptimes = {"fake-host-1": " 08:32:11 up 93 days, 18:25", "fake-host-2": None}
+    resp = await _get(g, "hyp.GetHypervisorUptime", "/", id="1")
+    assert resp.status == 200, resp.message
+    assert resp.body == {
+        "hypervisor": {
+            "hypervisor_hostname": "fake-host-1", "id": 1, "state": "up", "status": "enabled",
+            "uptime": " 08:32:11 up 93 days, 18:25",
+        }
+    }  # fmt: skip
+    by_uuid = await _get(g, "hyp.GetHypervisorUptime", "/", "2.53", id=U1)
+    assert by_uuid.body["hypervisor"]["id"] == U1
+    away = await _get(g, "hyp.GetHypervisorUptime", "/", id="2")
+    assert (away.status, away.message) == (
+        400, "Compute service of fake-host-2 is unavailable at this time."
+    )  # fmt: skip
+    assert (await _get(g, "hyp.GetHypervisorUptime", "/", "2.88", id=U1)).status == 404
 
 
 async def test_tenant_usage(gw: tuple[Gateway, Source]) -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from novamesh.agent.v1 import agent_pb2
+from novamesh.cells.core import Conflict
 from novamesh.cells.hypervisors import Hypervisors
 from novamesh.cells.services import Services
-from novamesh.cells.testing import Mesh, start_mesh
+from novamesh.cells.testing import FakeAgent, Mesh, start_mesh
 from novamesh.cells.v1 import hypervisors_pb2 as hv
 
 
@@ -70,3 +72,33 @@ async def test_usage_instances_of_a_period(mesh: Mesh) -> None:
     assert not (await _hypervisors(mesh).usage(window)).instances
     before = hv.ListUsageInstancesRequest(end=_ts(now - dt.timedelta(hours=1)))
     assert not (await _hypervisors(mesh).usage(before)).instances
+
+
+class UptimeAgent(FakeAgent):
+    """Answers the host uptime query as a driver would, or as one without it (`lacks`)."""
+
+    lacks = False
+
+    def _answer(self, command: agent_pb2.AgentCommand) -> None:
+        if command.WhichOneof("body") != "get_host_uptime":
+            super()._answer(command)
+            return
+        ok, error, data = True, "", {"uptime": " 10:00:00 up 3 days,  1:02"}
+        if self.lacks:
+            ok, error, data = False, "the fake driver does not support host uptime", {}
+        result = agent_pb2.CommandResult(command_id=command.command_id, ok=ok, error=error)
+        result.data.update(data)
+        self.send(result=result)
+
+
+async def test_host_uptime_from_its_agent(mesh: Mesh) -> None:
+    agent = UptimeAgent(mesh.target, ["h1"])
+    await agent.start()
+    mesh._agents.append(agent)
+    hypervisors = Hypervisors(mesh.app.core, Services(mesh.app.core, None), timeout=5)
+    assert (await hypervisors.uptime("h1")).uptime == " 10:00:00 up 3 days,  1:02"
+    agent.lacks = True
+    with pytest.raises(NotImplementedError, match="does not implement uptime"):
+        await hypervisors.uptime("h1")
+    with pytest.raises(Conflict, match="Compute service of h9 is unavailable"):
+        await hypervisors.uptime("h9")

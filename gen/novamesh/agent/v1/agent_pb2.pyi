@@ -508,6 +508,7 @@ class AgentCommand(_message.Message):
     ATTACH_VOLUME_FIELD_NUMBER: _builtins.int
     DETACH_VOLUME_FIELD_NUMBER: _builtins.int
     SWAP_VOLUME_FIELD_NUMBER: _builtins.int
+    GET_HOST_UPTIME_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
     """Idempotency key: an agent runs a command id at most once."""
     host: _builtins.str
@@ -568,6 +569,8 @@ class AgentCommand(_message.Message):
     def detach_volume(self) -> _guest_devices_pb2.DetachVolume: ...
     @_builtins.property
     def swap_volume(self) -> _guest_devices_pb2.SwapVolume: ...
+    @_builtins.property
+    def get_host_uptime(self) -> _guest_devices_pb2.GetHostUptime: ...
     def __init__(
         self,
         *,
@@ -599,12 +602,13 @@ class AgentCommand(_message.Message):
         attach_volume: _guest_devices_pb2.AttachVolume | None = ...,
         detach_volume: _guest_devices_pb2.DetachVolume | None = ...,
         swap_volume: _guest_devices_pb2.SwapVolume | None = ...,
+        get_host_uptime: _guest_devices_pb2.GetHostUptime | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "host", b"host", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "host", b"host", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "live_migrate", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "live_migrate", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume", "get_host_uptime"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 

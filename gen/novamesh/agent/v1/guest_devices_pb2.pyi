@@ -210,3 +210,22 @@ class SwapVolume(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SwapVolume: _TypeAlias = SwapVolume  # noqa: Y015
+
+@_typing.final
+class GetHostUptime(_message.Message):
+    """About the host rather than a guest (os-hypervisors uptime). Answered with the driver's
+    `uptime`-style text. Keys: uptime.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHostUptime: _TypeAlias = GetHostUptime  # noqa: Y015

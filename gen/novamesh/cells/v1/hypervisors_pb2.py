@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from novamesh.scheduler.v1 import request_spec_pb2 as novamesh_dot_scheduler_dot_v1_dot_request__spec__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#novamesh/cells/v1/hypervisors.proto\x12\x11novamesh.cells.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(novamesh/scheduler/v1/request_spec.proto\".\n\x16ListHypervisorsRequest\x12\x14\n\x0cwith_servers\x18\x01 \x01(\x08\".\n\x10HypervisorServer\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xf7\x03\n\nHypervisor\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\x03\x12\x1b\n\x13hypervisor_hostname\x18\x03 \x01(\t\x12\x17\n\x0fhypervisor_type\x18\x04 \x01(\t\x12\x1a\n\x12hypervisor_version\x18\x05 \x01(\x03\x12\x0c\n\x04host\x18\x06 \x01(\t\x12\x0f\n\x07host_ip\x18\x07 \x01(\t\x12\r\n\x05vcpus\x18\x08 \x01(\x05\x12\x12\n\nvcpus_used\x18\t \x01(\x05\x12\x11\n\tmemory_mb\x18\n \x01(\x05\x12\x16\n\x0ememory_mb_used\x18\x0b \x01(\x05\x12\x10\n\x08local_gb\x18\x0c \x01(\x05\x12\x15\n\rlocal_gb_used\x18\r \x01(\x05\x12\x13\n\x0brunning_vms\x18\x0e \x01(\x05\x12\x10\n\x08\x63pu_info\x18\x0f \x01(\t\x12\x12\n\nservice_up\x18\x10 \x01(\x08\x12\x18\n\x10service_disabled\x18\x11 \x01(\x08\x12\x1f\n\x17service_disabled_reason\x18\x12 \x01(\t\x12\x12\n\nservice_id\x18\x13 \x01(\x03\x12\x14\n\x0cservice_uuid\x18\x14 \x01(\t\x12\x34\n\x07servers\x18\x15 \x03(\x0b\x32#.novamesh.cells.v1.HypervisorServer\x12\x11\n\tcell_uuid\x18\x16 \x01(\t\"h\n\x17ListHypervisorsResponse\x12\x32\n\x0bhypervisors\x18\x01 \x03(\x0b\x32\x1d.novamesh.cells.v1.Hypervisor\x12\x19\n\x11unreachable_cells\x18\x02 \x03(\t\"\x83\x01\n\x19ListUsageInstancesRequest\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nproject_id\x18\x03 \x01(\t\"\xe4\x01\n\rUsageInstance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12\x10\n\x08vm_state\x18\x04 \x01(\t\x12-\n\x06\x66lavor\x18\x05 \x01(\x0b\x32\x1d.novamesh.scheduler.v1.Flavor\x12/\n\x0blaunched_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rterminated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"l\n\x1aListUsageInstancesResponse\x12\x33\n\tinstances\x18\x01 \x03(\x0b\x32 .novamesh.cells.v1.UsageInstance\x12\x19\n\x11unreachable_cells\x18\x02 \x03(\t2\xf6\x01\n\x17\x43\x65llsHypervisorsService\x12h\n\x0fListHypervisors\x12).novamesh.cells.v1.ListHypervisorsRequest\x1a*.novamesh.cells.v1.ListHypervisorsResponse\x12q\n\x12ListUsageInstances\x12,.novamesh.cells.v1.ListUsageInstancesRequest\x1a-.novamesh.cells.v1.ListUsageInstancesResponseB+Z)novamesh/gen/go/novamesh/cells/v1;cellsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#novamesh/cells/v1/hypervisors.proto\x12\x11novamesh.cells.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(novamesh/scheduler/v1/request_spec.proto\"$\n\x14GetHostUptimeRequest\x12\x0c\n\x04host\x18\x01 \x01(\t\"\x1c\n\nHostUptime\x12\x0e\n\x06uptime\x18\x01 \x01(\t\".\n\x16ListHypervisorsRequest\x12\x14\n\x0cwith_servers\x18\x01 \x01(\x08\".\n\x10HypervisorServer\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xf7\x03\n\nHypervisor\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\x03\x12\x1b\n\x13hypervisor_hostname\x18\x03 \x01(\t\x12\x17\n\x0fhypervisor_type\x18\x04 \x01(\t\x12\x1a\n\x12hypervisor_version\x18\x05 \x01(\x03\x12\x0c\n\x04host\x18\x06 \x01(\t\x12\x0f\n\x07host_ip\x18\x07 \x01(\t\x12\r\n\x05vcpus\x18\x08 \x01(\x05\x12\x12\n\nvcpus_used\x18\t \x01(\x05\x12\x11\n\tmemory_mb\x18\n \x01(\x05\x12\x16\n\x0ememory_mb_used\x18\x0b \x01(\x05\x12\x10\n\x08local_gb\x18\x0c \x01(\x05\x12\x15\n\rlocal_gb_used\x18\r \x01(\x05\x12\x13\n\x0brunning_vms\x18\x0e \x01(\x05\x12\x10\n\x08\x63pu_info\x18\x0f \x01(\t\x12\x12\n\nservice_up\x18\x10 \x01(\x08\x12\x18\n\x10service_disabled\x18\x11 \x01(\x08\x12\x1f\n\x17service_disabled_reason\x18\x12 \x01(\t\x12\x12\n\nservice_id\x18\x13 \x01(\x03\x12\x14\n\x0cservice_uuid\x18\x14 \x01(\t\x12\x34\n\x07servers\x18\x15 \x03(\x0b\x32#.novamesh.cells.v1.HypervisorServer\x12\x11\n\tcell_uuid\x18\x16 \x01(\t\"h\n\x17ListHypervisorsResponse\x12\x32\n\x0bhypervisors\x18\x01 \x03(\x0b\x32\x1d.novamesh.cells.v1.Hypervisor\x12\x19\n\x11unreachable_cells\x18\x02 \x03(\t\"\x83\x01\n\x19ListUsageInstancesRequest\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nproject_id\x18\x03 \x01(\t\"\xe4\x01\n\rUsageInstance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12\x10\n\x08vm_state\x18\x04 \x01(\t\x12-\n\x06\x66lavor\x18\x05 \x01(\x0b\x32\x1d.novamesh.scheduler.v1.Flavor\x12/\n\x0blaunched_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rterminated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"l\n\x1aListUsageInstancesResponse\x12\x33\n\tinstances\x18\x01 \x03(\x0b\x32 .novamesh.cells.v1.UsageInstance\x12\x19\n\x11unreachable_cells\x18\x02 \x03(\t2\xcf\x02\n\x17\x43\x65llsHypervisorsService\x12h\n\x0fListHypervisors\x12).novamesh.cells.v1.ListHypervisorsRequest\x1a*.novamesh.cells.v1.ListHypervisorsResponse\x12q\n\x12ListUsageInstances\x12,.novamesh.cells.v1.ListUsageInstancesRequest\x1a-.novamesh.cells.v1.ListUsageInstancesResponse\x12W\n\rGetHostUptime\x12\'.novamesh.cells.v1.GetHostUptimeRequest\x1a\x1d.novamesh.cells.v1.HostUptimeB+Z)novamesh/gen/go/novamesh/cells/v1;cellsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,20 +34,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'novamesh.cells.v1.hyperviso
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z)novamesh/gen/go/novamesh/cells/v1;cellsv1'
-  _globals['_LISTHYPERVISORSREQUEST']._serialized_start=133
-  _globals['_LISTHYPERVISORSREQUEST']._serialized_end=179
-  _globals['_HYPERVISORSERVER']._serialized_start=181
-  _globals['_HYPERVISORSERVER']._serialized_end=227
-  _globals['_HYPERVISOR']._serialized_start=230
-  _globals['_HYPERVISOR']._serialized_end=733
-  _globals['_LISTHYPERVISORSRESPONSE']._serialized_start=735
-  _globals['_LISTHYPERVISORSRESPONSE']._serialized_end=839
-  _globals['_LISTUSAGEINSTANCESREQUEST']._serialized_start=842
-  _globals['_LISTUSAGEINSTANCESREQUEST']._serialized_end=973
-  _globals['_USAGEINSTANCE']._serialized_start=976
-  _globals['_USAGEINSTANCE']._serialized_end=1204
-  _globals['_LISTUSAGEINSTANCESRESPONSE']._serialized_start=1206
-  _globals['_LISTUSAGEINSTANCESRESPONSE']._serialized_end=1314
-  _globals['_CELLSHYPERVISORSSERVICE']._serialized_start=1317
-  _globals['_CELLSHYPERVISORSSERVICE']._serialized_end=1563
+  _globals['_GETHOSTUPTIMEREQUEST']._serialized_start=133
+  _globals['_GETHOSTUPTIMEREQUEST']._serialized_end=169
+  _globals['_HOSTUPTIME']._serialized_start=171
+  _globals['_HOSTUPTIME']._serialized_end=199
+  _globals['_LISTHYPERVISORSREQUEST']._serialized_start=201
+  _globals['_LISTHYPERVISORSREQUEST']._serialized_end=247
+  _globals['_HYPERVISORSERVER']._serialized_start=249
+  _globals['_HYPERVISORSERVER']._serialized_end=295
+  _globals['_HYPERVISOR']._serialized_start=298
+  _globals['_HYPERVISOR']._serialized_end=801
+  _globals['_LISTHYPERVISORSRESPONSE']._serialized_start=803
+  _globals['_LISTHYPERVISORSRESPONSE']._serialized_end=907
+  _globals['_LISTUSAGEINSTANCESREQUEST']._serialized_start=910
+  _globals['_LISTUSAGEINSTANCESREQUEST']._serialized_end=1041
+  _globals['_USAGEINSTANCE']._serialized_start=1044
+  _globals['_USAGEINSTANCE']._serialized_end=1272
+  _globals['_LISTUSAGEINSTANCESRESPONSE']._serialized_start=1274
+  _globals['_LISTUSAGEINSTANCESRESPONSE']._serialized_end=1382
+  _globals['_CELLSHYPERVISORSSERVICE']._serialized_start=1385
+  _globals['_CELLSHYPERVISORSSERVICE']._serialized_end=1720
 # @@protoc_insertion_point(module_scope)

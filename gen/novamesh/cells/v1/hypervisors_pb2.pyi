@@ -21,6 +21,44 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class GetHostUptimeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOST_FIELD_NUMBER: _builtins.int
+    host: _builtins.str
+    def __init__(
+        self,
+        *,
+        host: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["host", b"host"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHostUptimeRequest: _TypeAlias = GetHostUptimeRequest  # noqa: Y015
+
+@_typing.final
+class HostUptime(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPTIME_FIELD_NUMBER: _builtins.int
+    uptime: _builtins.str
+    def __init__(
+        self,
+        *,
+        uptime: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["uptime", b"uptime"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HostUptime: _TypeAlias = HostUptime  # noqa: Y015
+
+@_typing.final
 class ListHypervisorsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

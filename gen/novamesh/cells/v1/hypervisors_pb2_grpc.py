@@ -46,6 +46,11 @@ class CellsHypervisorsServiceStub:
                 request_serializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.ListUsageInstancesRequest.SerializeToString,
                 response_deserializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.ListUsageInstancesResponse.FromString,
                 _registered_method=True)
+        self.GetHostUptime = channel.unary_unary(
+                '/novamesh.cells.v1.CellsHypervisorsService/GetHostUptime',
+                request_serializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.GetHostUptimeRequest.SerializeToString,
+                response_deserializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.HostUptime.FromString,
+                _registered_method=True)
 
 
 class CellsHypervisorsServiceServicer:
@@ -65,6 +70,14 @@ class CellsHypervisorsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHostUptime(self, request, context):
+        """The host's uptime as its driver reports it: UNIMPLEMENTED when the driver cannot,
+        FAILED_PRECONDITION when the host's agent is not connected.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CellsHypervisorsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +90,11 @@ def add_CellsHypervisorsServiceServicer_to_server(servicer, server):
                     servicer.ListUsageInstances,
                     request_deserializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.ListUsageInstancesRequest.FromString,
                     response_serializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.ListUsageInstancesResponse.SerializeToString,
+            ),
+            'GetHostUptime': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHostUptime,
+                    request_deserializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.GetHostUptimeRequest.FromString,
+                    response_serializer=novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.HostUptime.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +153,33 @@ class CellsHypervisorsService:
             '/novamesh.cells.v1.CellsHypervisorsService/ListUsageInstances',
             novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.ListUsageInstancesRequest.SerializeToString,
             novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.ListUsageInstancesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHostUptime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/novamesh.cells.v1.CellsHypervisorsService/GetHostUptime',
+            novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.GetHostUptimeRequest.SerializeToString,
+            novamesh_dot_cells_dot_v1_dot_hypervisors__pb2.HostUptime.FromString,
             options,
             channel_credentials,
             insecure,

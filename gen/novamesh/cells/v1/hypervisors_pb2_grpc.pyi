@@ -37,6 +37,10 @@ class CellsHypervisorsServiceStub:
     def __new__(cls, channel: _aio.Channel) -> CellsHypervisorsServiceAsyncStub: ...
     ListHypervisors: _grpc.UnaryUnaryMultiCallable[_hypervisors_pb2.ListHypervisorsRequest, _hypervisors_pb2.ListHypervisorsResponse]
     ListUsageInstances: _grpc.UnaryUnaryMultiCallable[_hypervisors_pb2.ListUsageInstancesRequest, _hypervisors_pb2.ListUsageInstancesResponse]
+    GetHostUptime: _grpc.UnaryUnaryMultiCallable[_hypervisors_pb2.GetHostUptimeRequest, _hypervisors_pb2.HostUptime]
+    """The host's uptime as its driver reports it: UNIMPLEMENTED when the driver cannot,
+    FAILED_PRECONDITION when the host's agent is not connected.
+    """
 
 @_typing.type_check_only
 class CellsHypervisorsServiceAsyncStub(CellsHypervisorsServiceStub):
@@ -47,6 +51,10 @@ class CellsHypervisorsServiceAsyncStub(CellsHypervisorsServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListHypervisors: _aio.UnaryUnaryMultiCallable[_hypervisors_pb2.ListHypervisorsRequest, _hypervisors_pb2.ListHypervisorsResponse]  # type: ignore[assignment]
     ListUsageInstances: _aio.UnaryUnaryMultiCallable[_hypervisors_pb2.ListUsageInstancesRequest, _hypervisors_pb2.ListUsageInstancesResponse]  # type: ignore[assignment]
+    GetHostUptime: _aio.UnaryUnaryMultiCallable[_hypervisors_pb2.GetHostUptimeRequest, _hypervisors_pb2.HostUptime]  # type: ignore[assignment]
+    """The host's uptime as its driver reports it: UNIMPLEMENTED when the driver cannot,
+    FAILED_PRECONDITION when the host's agent is not connected.
+    """
 
 class CellsHypervisorsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The compute nodes of every cell (os-hypervisors) and the instances of a period for usage
@@ -66,5 +74,15 @@ class CellsHypervisorsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _hypervisors_pb2.ListUsageInstancesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_hypervisors_pb2.ListUsageInstancesResponse, _abc.Awaitable[_hypervisors_pb2.ListUsageInstancesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetHostUptime(
+        self,
+        request: _hypervisors_pb2.GetHostUptimeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_hypervisors_pb2.HostUptime, _abc.Awaitable[_hypervisors_pb2.HostUptime]]:
+        """The host's uptime as its driver reports it: UNIMPLEMENTED when the driver cannot,
+        FAILED_PRECONDITION when the host's agent is not connected.
+        """
 
 def add_CellsHypervisorsServiceServicer_to_server(servicer: CellsHypervisorsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -14,8 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from novamesh.agent.v1 import agent_pb2
+from novamesh.agent.v1 import guest_devices_pb2 as gd
 from novamesh.cells import convert
-from novamesh.cells.core import Core
+from novamesh.cells.core import Conflict, Core
 from novamesh.cells.db import hosts as hosts_db
 from novamesh.cells.db import models
 from novamesh.cells.registry import Cell
@@ -31,9 +33,25 @@ T = TypeVar("T")
 
 
 class Hypervisors:
-    def __init__(self, core: Core, services: Services) -> None:
+    def __init__(self, core: Core, services: Services, timeout: float = 30.0) -> None:
         self._core = core
         self._services = services
+        self._timeout = timeout
+
+    async def uptime(self, host: str) -> hv.HostUptime:
+        """The host's uptime from its agent (Nova asks the compute service the same way)."""
+        if not self._core.hub.connected(host):
+            raise Conflict(f"Compute service of {host} is unavailable at this time.")
+        command = agent_pb2.AgentCommand(get_host_uptime=gd.GetHostUptime())
+        try:
+            outcome = await self._core.hub.call(host, command, self._timeout)
+        except TimeoutError:
+            raise Conflict(f"Compute service of {host} is unavailable at this time.") from None
+        if not outcome.ok:
+            if "does not support" in outcome.error:
+                raise NotImplementedError("Virt driver does not implement uptime function.")
+            raise Conflict(f"Compute service of {host} is unavailable at this time.")
+        return hv.HostUptime(uptime=outcome.data.get("uptime", ""))
 
     async def _gather(
         self, per_cell: Callable[[Cell], Awaitable[list[T]]]

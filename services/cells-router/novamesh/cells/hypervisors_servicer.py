@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 from novamesh.cells.hypervisors import Hypervisors
+from novamesh.cells.servicer import _answer
 from novamesh.cells.v1 import hypervisors_pb2 as hv
 from novamesh.cells.v1 import hypervisors_pb2_grpc
 
@@ -25,3 +26,6 @@ class HypervisorsServicer(hypervisors_pb2_grpc.CellsHypervisorsServiceServicer):
         self, request: hv.ListUsageInstancesRequest, context: Ctx
     ) -> hv.ListUsageInstancesResponse:
         return await self._hypervisors.usage(request)
+
+    async def GetHostUptime(self, request: hv.GetHostUptimeRequest, context: Ctx) -> hv.HostUptime:
+        return await _answer(context, self._hypervisors.uptime(request.host))

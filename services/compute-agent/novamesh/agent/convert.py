@@ -129,6 +129,8 @@ def _device_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
         case "swap_volume":
             s = cmd.swap_volume
             return dc.SwapVolume(_uuid(s.instance_uuid), s.old_volume_id, s.new_volume_id)
+        case "get_host_uptime":
+            return dc.GetHostUptime()
     return None
 
 

@@ -54,6 +54,13 @@ class SwapVolume:
     new_volume_id: str
 
 
+@dataclass(frozen=True)
+class GetHostUptime:
+    """About the host, not a guest: no instance (the empty uuid keys it)."""
+
+    uuid: str = ""
+
+
 DeviceCommand = (
     GetDiagnostics
     | GetConsole
@@ -62,4 +69,5 @@ DeviceCommand = (
     | AttachVolume
     | DetachVolume
     | SwapVolume
+    | GetHostUptime
 )

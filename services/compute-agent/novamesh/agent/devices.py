@@ -45,12 +45,20 @@ class DeviceRunner:
 
     async def run(self, host: str, command: dc.DeviceCommand) -> DeviceResult:
         try:
+            if isinstance(command, dc.GetHostUptime):
+                return DeviceResult(data={"uptime": await self._uptime(host)})
             if isinstance(command, dc.GetDiagnostics | dc.GetConsole):
                 return DeviceResult(data=await self._read(host, command))
             async with self._lock(command.uuid):
                 return DeviceResult(data=await self._change(host, command))
         except DriverError as exc:
             return DeviceResult(exc)
+
+    async def _uptime(self, host: str) -> str:
+        self._need("operation.get-host-uptime")
+        if not isinstance(self._driver, drv.HostUptime):
+            raise NotSupported(f"the {self._driver.name} driver does not support host uptime")
+        return await self._driver.get_host_uptime(host)
 
     async def _read(self, host: str, c: dc.GetDiagnostics | dc.GetConsole) -> dict[str, str]:
         if isinstance(c, dc.GetDiagnostics):

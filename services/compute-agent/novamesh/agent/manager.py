@@ -188,6 +188,7 @@ class ComputeManager:
                 | dc.AttachVolume()
                 | dc.DetachVolume()
                 | dc.SwapVolume()
+                | dc.GetHostUptime()
             ):
                 return (
                     self._devices.span_name(command),

@@ -101,3 +101,11 @@ def test_commands_need_an_instance() -> None:
         ),
         dc.GetConsole,
     )
+
+
+async def test_host_uptime() -> None:
+    """The host's uptime as the driver words it (os-hypervisors uptime); no guest is named."""
+    manager, _, sink = await started()
+    out = await run(manager, sink, agent_pb2.AgentCommand(get_host_uptime=gd.GetHostUptime()))
+    assert out.ok, out.error
+    assert out.instance_uuid == "" and " up 0 days, " in out.data["uptime"]

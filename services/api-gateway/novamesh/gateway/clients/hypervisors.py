@@ -46,3 +46,11 @@ class HypervisorsClient:
         except grpc.aio.AioRpcError as exc:
             raise api_error(exc) from exc
         return list(found.instances)
+
+    async def uptime(self, host: str) -> str:
+        request = hv.GetHostUptimeRequest(host=host)
+        try:
+            found = await self._stub.GetHostUptime(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise api_error(exc) from exc
+        return found.uptime

@@ -13,7 +13,7 @@ from typing import Protocol
 from novamesh.cells.v1 import hypervisors_pb2 as hv
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
-from novamesh.gateway.api.errors import BadRequest, NotFound
+from novamesh.gateway.api.errors import BadRequest, Conflict, NotFound, NotImplementedYet
 
 for _name in ("list", "list-detail", "show", "statistics", "uptime", "search", "servers"):
     policy.register(f"os_compute_api:os-hypervisors:{_name}", "rule:admin_api", "Hypervisors")
@@ -75,6 +75,20 @@ async def get(
         if public_id(node, uuids) == hypervisor_id:
             return node
     raise not_found(hypervisor_id)
+
+
+class UptimeSource(Protocol):
+    async def uptime(self, host: str) -> str: ...
+
+
+async def uptime(source: UptimeSource | None, node: hv.Hypervisor) -> str:
+    """The node's host's uptime text; Nova answers 400 while its compute service is away."""
+    if source is None:
+        raise NotImplementedYet("Virt driver does not implement uptime function.")
+    try:
+        return await source.uptime(node.host)
+    except Conflict as exc:
+        raise BadRequest(exc.message) from None
 
 
 def statistics(found: Sequence[hv.Hypervisor]) -> dict[str, int]:

@@ -44,7 +44,7 @@ def registrars(rest: Rest, deps: Deps, nodes: HypervisorsClient | None = None) -
     # One channel to the router's hypervisor service, for the life of the process.
     nodes = nodes or HypervisorsClient(deps.cfg.endpoints.router)
     max_limit = deps.cfg.api.max_limit
-    hypervisors = HypervisorsRest(rest, nodes, max_limit)
+    hypervisors = HypervisorsRest(rest, nodes, max_limit, nodes)
     usage = SimpleTenantUsageRest(rest, nodes, max_limit)
     extras = FlavorExtrasRest(rest, deps)
     quotas = QuotasRest(rest, deps)

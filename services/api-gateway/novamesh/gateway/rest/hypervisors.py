@@ -9,7 +9,7 @@ import grpc
 from google.api import httpbody_pb2
 from novamesh.compute.v1 import api_hypervisors_pb2_grpc, rest_pb2
 from novamesh.gateway.api import policy
-from novamesh.gateway.api.errors import BadRequest, NotImplementedYet
+from novamesh.gateway.api.errors import BadRequest
 from novamesh.gateway.domain import hypervisors, usage
 from novamesh.gateway.rest.call import Call, Reply, Rest
 from novamesh.gateway.views import hypervisors as view
@@ -32,10 +32,17 @@ def _with_servers(call: Call) -> bool:
 
 
 class HypervisorsRest(api_hypervisors_pb2_grpc.HypervisorsRestServiceServicer):
-    def __init__(self, rest: Rest, source: hypervisors.Source, max_limit: int) -> None:
+    def __init__(
+        self,
+        rest: Rest,
+        source: hypervisors.Source,
+        max_limit: int,
+        uptimes: hypervisors.UptimeSource | None = None,
+    ) -> None:
         self.rest = rest
         self.source = source
         self.max_limit = max_limit
+        self.uptimes = uptimes
 
     async def _list(self, request: Req, context: Ctx, detail: bool) -> Body:
         async def run(call: Call) -> Reply:
@@ -106,14 +113,16 @@ class HypervisorsRest(api_hypervisors_pb2_grpc.HypervisorsRestServiceServicer):
     async def GetHypervisorUptime(self, request: Req, context: Ctx) -> Body:
         async def run(call: Call) -> Reply:
             policy.authorize(call.who, "os_compute_api:os-hypervisors:uptime")
-            await hypervisors.get(
+            node = await hypervisors.get(
                 self.source,
                 call.who,
                 call.path_id,
                 call.version.at_least("2.53"),
                 with_servers=False,
             )
-            raise NotImplementedYet("Virt driver does not implement uptime function.")
+            shown = view.summary(call.version, node, False)
+            shown["uptime"] = await hypervisors.uptime(self.uptimes, node)
+            return Reply({"hypervisor": shown})
 
         return await self.rest.handle(context, request, run, max_version="2.87")
 
