@@ -226,7 +226,9 @@ def test_novnc_files_are_served_from_the_package_and_nothing_else(tmp_path: Path
     page = static.serve(root, "/console/novnc/vnc_lite.html")
     assert (page.status, page.content_type) == (200, "text/html; charset=utf-8")
     assert static.serve(root, "/console/novnc/core/rfb.js").status == 200
-    for bad in ("/console/novnc/../secret", "/console/novnc/.hidden", "/console/novnc/"):
+    # Straight to the proxy's port, as Nova's novncproxy_base_url points.
+    assert static.serve(root, "/vnc_lite.html").status == 200
+    for bad in ("/console/novnc/../secret", "/../secret", "/console/novnc/.hidden", "/"):
         assert static.serve(root, bad).status == 404
 
 
