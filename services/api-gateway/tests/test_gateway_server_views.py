@@ -81,3 +81,28 @@ def test_volumes_attached_are_the_volume_mappings() -> None:
     assert volumes_attached(old, inst) == [{"id": "v1"}]
     new = ViewContext(APIVersion(2, 3), "http://cloud")
     assert volumes_attached(new, inst) == [{"id": "v1", "delete_on_termination": True}]
+
+
+async def test_host_status_follows_the_compute_service(gw: Gateway) -> None:
+    from novamesh.cells.v1 import services_pb2
+
+    sid, _ = await _boot(gw)
+    assert gw.services is not None
+    svc = services_pb2.ComputeService(binary="nova-compute", host="fake-host-1", up=True)
+    gw.services.services.append(svc)
+
+    async def status() -> str:
+        resp = await gw.rest(
+            "servers.GetServer", id=sid, path=f"/v2.1/servers/{sid}", token="admin", version="2.16"
+        )
+        return str(resp.body["server"]["host_status"])
+
+    assert await status() == "UP"
+    svc.disabled = True
+    assert await status() == "MAINTENANCE"
+    svc.forced_down = True
+    assert await status() == "DOWN"
+    svc.forced_down = svc.disabled = svc.up = False
+    assert await status() == "UNKNOWN"
+    gw.services.services.clear()
+    assert await status() == ""

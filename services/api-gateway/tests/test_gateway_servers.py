@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from novamesh.cells.v1 import services_pb2
 from novamesh.gateway.testing.harness import Gateway, running
 
 
@@ -34,6 +35,9 @@ async def test_show_as_owner_admin_and_stranger(gw: Gateway) -> None:
     assert "OS-EXT-SRV-ATTR:host" not in server
     assert server["flavor"]["original_name"] == "m1.tiny"
     assert server["addresses"]["private"][0]["OS-EXT-IPS:type"] == "fixed"
+    assert gw.services is not None
+    compute = services_pb2.ComputeService(binary="nova-compute", host="fake-host-1", up=True)
+    gw.services.services.append(compute)
     admin = await gw.rest("servers.GetServer", id=sid, path=path, token="admin", version="2.47")
     assert admin.body["server"]["OS-EXT-SRV-ATTR:host"] == "fake-host-1"
     assert admin.body["server"]["host_status"] == "UP"

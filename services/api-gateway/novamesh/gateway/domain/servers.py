@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from novamesh.cells.v1 import router_pb2
+from novamesh.cells.v1 import router_pb2, services_pb2
 from novamesh.gateway.api import errors, policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.domain.deps import Deps
@@ -150,3 +151,24 @@ async def delete(deps: Deps, who: Identity, request_id: str, uuid: str) -> None:
     if inst.locked and not who.is_admin:
         raise errors.Conflict(f"Instance {uuid} is locked")
     await deps.router.delete_instance(uuid, request_id)
+
+
+class ServiceLister(Protocol):
+    async def list(self, binary: str, host: str) -> services_pb2.ListServicesResponse: ...
+
+
+async def host_statuses(services: ServiceLister) -> dict[str, str]:
+    """Compute host -> Nova's host_status: DOWN when forced down, MAINTENANCE when disabled,
+    UP when it reports in, else UNKNOWN (also when its cell does not answer)."""
+    out: dict[str, str] = {}
+    for svc in (await services.list("nova-compute", "")).services:
+        if svc.unreachable:
+            status = "UNKNOWN"
+        elif svc.forced_down:
+            status = "DOWN"
+        elif svc.disabled:
+            status = "MAINTENANCE"
+        else:
+            status = "UP" if svc.up else "UNKNOWN"
+        out[svc.host] = status
+    return out

@@ -10,6 +10,7 @@ from novamesh.compute.v1 import api_servers_pb2_grpc, rest_pb2
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.errors import BadRequest, Unavailable
 from novamesh.gateway.api.validation import validate
+from novamesh.gateway.clients.services import ServicesClient
 from novamesh.gateway.domain import actions, boot, server_groups, servers
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest import server_actions, server_consoles, server_params
@@ -23,12 +24,13 @@ Req: TypeAlias = rest_pb2.RestRequest
 Body: TypeAlias = httpbody_pb2.HttpBody
 
 
-def view_context(call: Call) -> ViewContext:
+def view_context(call: Call, host_statuses: dict[str, str] | None = None) -> ViewContext:
     return ViewContext(
         version=call.version,
         base_url=call.base_url,
         is_admin=policy.allowed(call.who, "os_compute_api:os-extended-server-attributes"),
         project_id=call.who.project_id,
+        host_statuses=host_statuses,
     )
 
 
@@ -40,9 +42,17 @@ async def _groups(deps: Deps, call: Call, instance_uuid: str) -> list[str] | Non
 
 
 class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
-    def __init__(self, rest: Rest, deps: Deps) -> None:
+    def __init__(self, rest: Rest, deps: Deps, services: ServicesClient | None = None) -> None:
         self.rest = rest
         self.deps = deps
+        self.services = services
+
+    async def _view_context(self, call: Call) -> ViewContext:
+        """The view context, with the compute hosts' statuses when the view shows them."""
+        ctx = view_context(call)
+        if self.services is None or not (ctx.is_admin and ctx.v("2.16")):
+            return ctx
+        return view_context(call, await servers.host_statuses(self.services))
 
     async def CreateServer(self, request: Req, context: Ctx) -> Body:
         async def run(call: Call) -> Reply:
@@ -71,7 +81,7 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
             q = server_params.list_query(call, max_limit, detail)
             q.cell_down_support = call.version.at_least("2.69")
             instances, _unreachable = await servers.list_servers(self.deps, call.who, q)
-            ctx = view_context(call)
+            ctx = await self._view_context(call) if detail else view_context(call)
             items = [
                 view.detail(ctx, inst) if detail else view.summary(ctx, inst)
                 for inst in instances
@@ -101,7 +111,8 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
                 # Nova answers 503 below 2.69 when the server's cell does not answer.
                 raise Unavailable("The server's cell is not reachable; try again later.")
             groups = await _groups(self.deps, call, inst.uuid)
-            body = view.detail(view_context(call), inst, show=True, server_groups=groups)
+            ctx = await self._view_context(call)
+            body = view.detail(ctx, inst, show=True, server_groups=groups)
             return Reply({"server": body})
 
         return await self.rest.handle(context, request, run)
@@ -113,7 +124,7 @@ class ServersRest(api_servers_pb2_grpc.ServersRestServiceServicer):
             inst = await servers.update(
                 self.deps, call.who, call.path_id, server_params.server_update(body)
             )
-            ctx = view_context(call)
+            ctx = await self._view_context(call)
             full = call.version.at_least("2.75")
             groups = await _groups(self.deps, call, inst.uuid)
             body = view.detail(ctx, inst, show=True, full=full, server_groups=groups)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ class ViewContext:
     base_url: str
     is_admin: bool = False
     project_id: str = ""
+    # Compute host -> Nova's host_status (UP, DOWN, MAINTENANCE, UNKNOWN), when the view shows
+    # it (admins from 2.16); None: not looked up.
+    host_statuses: Mapping[str, str] | None = None
 
     def v(self, version: str) -> bool:
         return self.version.at_least(version)

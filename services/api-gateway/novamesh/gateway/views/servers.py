@@ -216,8 +216,18 @@ def _extensions(ctx: ViewContext, inst: router_pb2.Instance) -> dict[str, Any]:
     out["OS-EXT-STS:power_state"] = inst.power_state
     out["os-extended-volumes:volumes_attached"] = volumes_attached(ctx, inst)
     if ctx.v("2.16") and ctx.is_admin:
-        out["host_status"] = "UP" if inst.host else ""
+        out["host_status"] = host_status(ctx, inst)
     return out
+
+
+def host_status(ctx: ViewContext, inst: router_pb2.Instance) -> str:
+    """Nova's host_status: that of the server's compute service; "" without a host (or a
+    service); UP when the services were not looked up."""
+    if not inst.host:
+        return ""
+    if ctx.host_statuses is None:
+        return "UP"
+    return ctx.host_statuses.get(inst.host, "")
 
 
 def volumes_attached(ctx: ViewContext, inst: router_pb2.Instance) -> list[dict[str, Any]]:
