@@ -46,3 +46,23 @@ def test_hypervisors_and_tenant_usage(mesh: Mesh) -> None:
 
         assert c.delete(f"/v2.1/servers/{server_id}").status_code == 204
         wait_for_gone(c, server_id)
+
+
+def test_hypervisor_uptime_and_usage_audit(mesh: Mesh) -> None:
+    """The uptime line comes from the host's agent; the audit log names every compute host."""
+    with client(mesh, "2.53") as c:
+        node = c.get("/v2.1/os-hypervisors").json()["hypervisors"][0]
+        resp = c.get(f"/v2.1/os-hypervisors/{node['id']}/uptime")
+        assert resp.status_code == 200, resp.text
+        shown = resp.json()["hypervisor"]
+        assert shown["id"] == node["id"] and " up " in shown["uptime"]
+        assert (
+            c.get("/v2.1/os-instance_usage_audit_log/2012-07-15%2010:00:00").json()[
+                "instance_usage_audit_log"
+            ]["period_beginning"]
+            == "2012-06-01 00:00:00"
+        )
+        log = c.get("/v2.1/os-instance_usage_audit_log").json()["instance_usage_audit_logs"]
+        # The fake driver names each node after its host.
+        assert node["hypervisor_hostname"] in log["hosts_not_run"]
+        assert log["num_hosts"] == log["num_hosts_not_run"] == len(log["hosts_not_run"])
