@@ -33,6 +33,9 @@ class Route:
     # (key, template value, accepted value): the answer is rendered while the task runs, where
     # upstream's fixture (casts made calls) had finished it already.
     in_flight: tuple[tuple[str, Any, Any], ...] = ()
+    # ("server/flavorRef", "1") ...: changes to the body the case's server is booted with
+    # (None removes the key), where upstream's sample booted differently from its template.
+    boot: tuple[tuple[str, Any], ...] = ()
     # (literal, replacement) in the rendered request: upstream's fixture names (its host
     # "openstack-node-01") for this cloud's; replacements may use `{compute_host}` ...
     literals: tuple[tuple[str, str], ...] = ()
@@ -226,6 +229,22 @@ _UNTAG = ("DELETE", "/servers/{server}/tags", None, "")
 _SERVER_VIEWS["2.26:server-action-rebuild-resp"] = replace(_REBUILD, before=(_TAG_BOTH,))
 for _v in ("2.54", "2.57"):
     _SERVER_VIEWS[f"{_v}:server-action-rebuild-resp"] = replace(_REBUILD, before=(_UNTAG,))
+# Upstream's 2.47 update and rebuild samples show a server of flavor 1 (its create sample
+# boots flavor 6); its 2.96 list a server booted without a hostname; its 2.104 update one
+# booted without scheduler hints.
+for _v, _name, _boot in (
+    ("2.47", "server-update-resp", (("server/flavorRef", "1"),)),
+    ("2.47", "server-action-rebuild-resp", (("server/flavorRef", "1"),)),
+    ("2.96", "servers-details-resp", (("server/hostname", None),)),
+    ("2.104", "server-update-resp", (("OS-SCH-HNT:scheduler_hints", None),)),
+):
+    _base = _SERVER_VIEWS.get(f"{_v}:{_name}") or _SERVER_VIEWS[_name]
+    assert isinstance(_base, Route)
+    _SERVER_VIEWS[f"{_v}:{_name}"] = replace(_base, boot=_boot)
+# Upstream's 2.63 create sample boots into its test's zone us-west.
+_create = _SERVER_VIEWS["server-create-resp"]
+assert isinstance(_create, Route)
+_SERVER_VIEWS["2.63:server-create-resp"] = replace(_create, literals=(('"us-west"', '"nova"'),))
 # Upstream's 2.73 samples show a server locked with a reason.
 _LOCKED = _act({"lock": {"locked_reason": "I don't want to work"}}, "")
 for _name in ("server-get-resp", "servers-details-resp"):
@@ -234,6 +253,7 @@ for _name in ("server-get-resp", "servers-details-resp"):
     _SERVER_VIEWS[f"2.73:{_name}"] = replace(_base, before=(_LOCKED,))
 
 _FLAVOR = "/flavors/{flavor}"
+_FAKE_IMAGE = "/images/70a599e0-31e7-49b7-b260-868f441e862b"
 
 _AGG_ACTION = "/os-aggregates/{aggregate}/action"
 _AGG_HOST = (("host_name", "{compute_host}"),)
@@ -415,15 +435,16 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
             "PUT", _FLAVOR + "/os-extra_specs/hw:numa_nodes", before=(_specs(numa="value2"),)
         ),
     },
+    # Upstream's fake Glance images (tests/contract/images.py); its first one, fakeimage7.
     "images": {
-        "image-get-resp": Route("GET", "/images/{image}"),
+        "image-get-resp": Route("GET", _FAKE_IMAGE),
         "images-list-get-resp": Route("GET", "/images"),
         "images-details-get-resp": Route("GET", "/images/detail"),
-        "image-metadata-get-resp": Route("GET", "/images/{image}/metadata"),
-        "image-metadata-post-resp": Route("POST", "/images/{image}/metadata"),
-        "image-metadata-put-resp": Route("PUT", "/images/{image}/metadata"),
-        "image-meta-key-get": Route("GET", "/images/{image}/metadata/kernel_id"),
-        "image-meta-key-put-resp": Route("PUT", "/images/{image}/metadata/auto_disk_config"),
+        "image-metadata-get-resp": Route("GET", _FAKE_IMAGE + "/metadata"),
+        "image-metadata-post-resp": Route("POST", _FAKE_IMAGE + "/metadata"),
+        "image-metadata-put-resp": Route("PUT", _FAKE_IMAGE + "/metadata"),
+        "image-meta-key-get": Route("GET", _FAKE_IMAGE + "/metadata/kernel_id"),
+        "image-meta-key-put-resp": Route("PUT", _FAKE_IMAGE + "/metadata/auto_disk_config"),
     },
     "limits": {"limit-get-resp": Route("GET", "/limits")},
     "os-keypairs": _KEYPAIRS,

@@ -106,3 +106,25 @@ async def test_host_status_follows_the_compute_service(gw: Gateway) -> None:
     assert await status() == "UNKNOWN"
     gw.services.services.clear()
     assert await status() == ""
+
+
+async def test_an_unknown_zone_is_refused_and_certificates_are_shown(gw: Gateway) -> None:
+    image = await gw.add_image()
+    server = {"name": "vm", "imageRef": image, "flavorRef": "1", "networks": "auto"}
+    nowhere = await gw.rest(
+        "servers.CreateServer",
+        path="/v2.1/servers",
+        body={"server": {**server, "availability_zone": "atlantis"}},
+        token="alice:p1",
+        version="2.63",
+    )
+    assert (nowhere.status, nowhere.message) == (
+        400,
+        "The requested availability zone is not available",
+    )
+    certs = ["0b5d2c72-12cc-4ba6-a8d7-3ff5cc1d8cb8"]
+    sid, _ = await _boot(gw, trusted_image_certificates=certs)
+    shown = await gw.rest(
+        "servers.GetServer", id=sid, path=f"/v2.1/servers/{sid}", token="alice:p1", version="2.63"
+    )
+    assert shown.body["server"]["trusted_image_certificates"] == certs

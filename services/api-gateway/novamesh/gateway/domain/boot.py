@@ -26,9 +26,10 @@ from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import ApiError, BadRequest
 from novamesh.gateway.db import catalog, records
-from novamesh.gateway.domain import bdm, boot_volumes, quotas, states
+from novamesh.gateway.domain import aggregates, bdm, boot_volumes, quotas, states
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.domain.server_groups import add_members, check_member_quota, find_group
+from novamesh.gateway.views.servers import DEFAULT_AVAILABILITY_ZONE
 from novamesh.scheduler.v1 import request_spec_pb2
 
 
@@ -66,6 +67,8 @@ class BootRequest:
     host: str = ""
     hypervisor_hostname: str = ""
     hostname: str = ""
+    # 2.63: ids of the certificates that must have signed the image (shown with the server).
+    trusted_image_certificates: list[str] = field(default_factory=list)
     # The legacy (v1) block_device_mapping was given: volumes only.
     block_devices: bool = False
     block_device_mapping: list[bdm.BlockDevice] = field(default_factory=list)
@@ -184,6 +187,15 @@ def _destination(who: Identity, req: BootRequest) -> tuple[str, str, str]:
     return zone, host, node
 
 
+async def _check_zone(deps: Deps, zone: str, host: str) -> None:
+    """A requested zone must exist (have hosts) unless a host is forced, as in Nova; the
+    default zone is always accepted (its hosts may not have registered yet)."""
+    if not zone or host or zone == DEFAULT_AVAILABILITY_ZONE:
+        return
+    if zone not in await aggregates.zones(deps, DEFAULT_AVAILABILITY_ZONE):
+        raise BadRequest("The requested availability zone is not available")
+
+
 def _requested_networks(req: BootRequest) -> list[agent_pb2.RequestedNetwork]:
     if isinstance(req.networks, str):
         return []
@@ -222,6 +234,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     if req.min_count > req.max_count:
         raise BadRequest("min_count must be <= max_count")
     zone, host, node = _destination(who, req)
+    await _check_zone(deps, zone, host)
     flavor = await _flavor(deps, who, req.flavor_ref)
     image = await _image(deps, who, image_ref) if image_ref else None
     if image is not None and not from_volume:
@@ -276,6 +289,8 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         "network_allocation": req.networks if isinstance(req.networks, str) else "requested",
         "root_device_name": _root_device_name(devices),
     }
+    if req.trusted_image_certificates:
+        sysmeta["trusted_image_certificates"] = json.dumps(req.trusted_image_certificates)
     for key, value in image_meta.properties.items():
         sysmeta[f"image_{key}"] = value
     if group is not None:

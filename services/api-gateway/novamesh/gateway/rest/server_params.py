@@ -222,6 +222,7 @@ def boot_request(body: dict[str, Any]) -> BootRequest:
         user_data=server.get("user_data", ""),
         description=server.get("description") or "",
         tags=list(server.get("tags", [])),
+        trusted_image_certificates=list(server.get("trusted_image_certificates") or []),
         scheduler_hints=_hints(body),
         host=server.get("host", ""),
         hypervisor_hostname=server.get("hypervisor_hostname", ""),

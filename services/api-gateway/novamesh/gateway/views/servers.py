@@ -184,7 +184,7 @@ def detail(
     if ctx.v("2.26"):
         view["tags"] = list(inst.tags)
     if ctx.v("2.63"):
-        view["trusted_image_certificates"] = None
+        view["trusted_image_certificates"] = trusted_certificates(inst)
     if show and ctx.v("2.71"):
         # The server group a boot named, kept in the system metadata by the boot.
         own_group = [g for g in [inst.system_metadata.get("server_group", "")] if g]
@@ -218,6 +218,12 @@ def _extensions(ctx: ViewContext, inst: router_pb2.Instance) -> dict[str, Any]:
     if ctx.v("2.16") and ctx.is_admin:
         out["host_status"] = host_status(ctx, inst)
     return out
+
+
+def trusted_certificates(inst: router_pb2.Instance) -> list[str] | None:
+    """The certificate ids the server was booted with (2.63), else null."""
+    raw = inst.system_metadata.get("trusted_image_certificates")
+    return list(json.loads(raw)) if raw else None
 
 
 def host_status(ctx: ViewContext, inst: router_pb2.Instance) -> str:
