@@ -7,6 +7,7 @@ supported range a 406.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,10 +30,10 @@ class APIVersion:
         return f"{self.major}.{self.minor}"
 
     def at_least(self, version: str) -> bool:
-        return self >= parse(version)
+        return self >= _parsed(version)
 
     def at_most(self, version: str) -> bool:
-        return self <= parse(version)
+        return self <= _parsed(version)
 
 
 def parse(text: str) -> APIVersion:
@@ -42,6 +43,13 @@ def parse(text: str) -> APIVersion:
             f"API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."
         )
     return APIVersion(int(match.group(1)), int(match.group(2)))
+
+
+# Views ask "at least 2.x?" for many fields of every server of a 1,000-server page: the
+# versions they name are a few constants, parsed once.
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> APIVersion:
+    return parse(text)
 
 
 MIN_VERSION = APIVersion(2, 1)
