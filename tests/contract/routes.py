@@ -9,49 +9,12 @@ server into the state the call needs (e.g. stopped before `os-start`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from tests.contract.route_model import NotApplicable, Route
 
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    status: int = 200
-    # The request template, when it is not the case's own pair (`x-req` for `x-resp`).
-    request: str | None = None
-    # (method, path, body, server status to wait for) run first.
-    before: tuple[tuple[str, str, Any, str], ...] = ()
-    # A server of its own, for calls that change it beyond repair (resize, delete ...).
-    fresh_server: bool = False
-    # Who calls: "admin" (the default) or "user" (a member of the same project).
-    caller: str = "admin"
-    # Wait for this server status after the call (so the next case finds it settled).
-    settle: str = ""
-    # Call at this microversion instead of the case's folder's (a template named for one).
-    microversion: str = ""
-    # (key, template value, accepted value): the answer is rendered while the task runs, where
-    # upstream's fixture (casts made calls) had finished it already.
-    in_flight: tuple[tuple[str, Any, Any], ...] = ()
-    # ("server/flavorRef", "1") ...: changes to the body the case's server is booted with
-    # (None removes the key), where upstream's sample booted differently from its template.
-    boot: tuple[tuple[str, Any], ...] = ()
-    # (literal, replacement) in the rendered request: upstream's fixture names (its host
-    # "openstack-node-01") for this cloud's; replacements may use `{compute_host}` ...
-    literals: tuple[tuple[str, str], ...] = ()
-    # Request placeholder values of this case; `{server_host}` is the server's compute host,
-    # `{other_host}` another compute host that is up, `{server}` ... what the case made.
-    values: tuple[tuple[str, str], ...] = ()
-    # (method, path, body, "") run after the call whatever it answered (undo a `before`).
-    after: tuple[tuple[str, str, Any, str], ...] = ()
-    # Compare the whole collection: the suite makes none of its items (os-services).
-    all_items: bool = False
-
-
-@dataclass(frozen=True)
-class NotApplicable:
-    reason: str
-
+__all__ = ["NotApplicable", "Route", "route_for"]
 
 ACTION = "/servers/{server}/action"
 
