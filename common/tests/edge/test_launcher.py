@@ -185,7 +185,12 @@ def test_seeding_reports_refusals(apis: str) -> None:
 def test_clouds_yaml(tmp_path: Path) -> None:
     path = tmp_path / "clouds.yaml"
     seed.write_clouds_yaml(path, "http://h:1", "http://h:2/", "http://h:3")
-    cloud = yaml.safe_load(path.read_text())["clouds"]["novamesh"]
+    clouds = yaml.safe_load(path.read_text())["clouds"]
+    cloud = clouds["novamesh"]
+    admin = clouds["novamesh-admin"]
+    assert admin["auth_type"] == "admin_token"
+    assert admin["auth"] == {"token": "admin:admin", "endpoint": "http://h:1/v2.1"}
+    assert admin["compute_endpoint_override"] == "http://h:1/v2.1"
     assert cloud == {
         "auth_type": "none",
         "region_name": "RegionOne",

@@ -141,10 +141,19 @@ def write_clouds_yaml(
         cloud["image_endpoint_override"] = image_url.rstrip("/")
     if placement_url:
         cloud["placement_endpoint_override"] = placement_url.rstrip("/")
+    # The same cloud as the noauth admin: the CLI's admin_token plugin sends the token as is,
+    # and it needs an endpoint even though every service's endpoint is overridden.
+    admin: dict[str, object] = {
+        "auth_type": "admin_token",
+        "auth": {"token": "admin:admin", "endpoint": compute_url.rstrip("/") + "/v2.1"},
+        **{k: v for k, v in cloud.items() if k != "auth_type"},
+    }
     text = (
         "# Written by `make run`: noauth (no Keystone yet); the services' endpoints are given\n"
         "# directly. Use: OS_CLIENT_CONFIG_FILE=<this file> openstack --os-cloud novamesh ...\n"
+        "# (novamesh-admin: the same cloud as an admin, for aggregates, services, hypervisors)\n"
     )
-    text += yaml.safe_dump({"clouds": {"novamesh": cloud}}, sort_keys=False)
+    clouds = {"novamesh": cloud, "novamesh-admin": admin}
+    text += yaml.safe_dump({"clouds": clouds}, sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
