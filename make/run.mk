@@ -21,3 +21,11 @@ status:
 
 logs:
 	@$(LAUNCHER) logs $(LOGS) $(if $(FOLLOW),-f)
+
+# Until the first release each database keeps one regenerated migration, so state made by an
+# older checkout can lack columns: `make reset` stops the mesh and forgets its state (databases,
+# images, agent state, logs, traces), keeping benchmark results and the cached guest image.
+.PHONY: reset
+reset: stop
+	rm -rf .novamesh/*.db .novamesh/*.db-wal .novamesh/*.db-shm .novamesh/images .novamesh/agent \
+	       .novamesh/run .novamesh/logs .novamesh/traces .novamesh/clouds.yaml .novamesh/envoy.yaml
