@@ -55,7 +55,7 @@ class Moves:
         self.allow_resize_to_same_host = False
         self._alloc = MoveAllocations(core, placement)
         self._remote = RemoteMoves(
-            core, host_states, placement, self._alloc, self._select, self._abort, command_timeout
+            core, host_states, placement, self._alloc, self._place, command_timeout
         )
         self._ends = MoveEnds(core, host_states, placement, self._alloc, command_timeout)
 
@@ -153,14 +153,8 @@ class Moves:
 
     async def _run(self, cell: Cell, move: Move, request_id: str) -> None:
         uuid = move.instance.uuid
-        try:
-            await self._alloc.hand_to_migration(uuid, move.migration_uuid, move.instance)
-        except grpc.aio.AioRpcError as exc:
-            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
-            return
-        selection = await self._select(cell, move, request_id)
-        if isinstance(selection, str):
-            await self._abort(cell, move, selection, True)
+        selection = await self._place(cell, move, request_id)
+        if selection is None:
             return
         dest, dest_node = selection.host, selection.nodename or selection.host
 
@@ -237,6 +231,24 @@ class Moves:
         await self._core.publish(cell, uuid)
         await self._host_states.changed(cell, move.source)
         await self._host_states.changed(cell, dest)
+
+    async def _place(
+        self, cell: Cell, move: Move, request_id: str
+    ) -> scheduler_pb2.Selection | None:
+        """The first steps of every move: the migration takes over the source's allocation,
+        then the scheduler picks the destination; on failure the move is aborted (None)."""
+        try:
+            await self._alloc.hand_to_migration(
+                move.instance.uuid, move.migration_uuid, move.instance
+            )
+        except grpc.aio.AioRpcError as exc:
+            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
+            return None
+        selection = await self._select(cell, move, request_id)
+        if isinstance(selection, str):
+            await self._abort(cell, move, selection, True)
+            return None
+        return selection
 
     async def _select(
         self, cell: Cell, move: Move, request_id: str

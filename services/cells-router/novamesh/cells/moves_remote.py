@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import grpc
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells.core import Core
 from novamesh.cells.db import instances as inst_db
@@ -20,9 +19,9 @@ from novamesh.scheduler.v1 import scheduler_pb2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# The destination choice (the scheduler, shared with resize) and the way back to the source.
-Select = Callable[[Cell, Move, str], Awaitable[scheduler_pb2.Selection | str]]
-Abort = Callable[[Cell, Move, str, bool], Awaitable[None]]
+# The first steps shared with resize: the allocation handed to the migration and the
+# destination chosen; None when that failed (the move is already aborted).
+Place = Callable[[Cell, Move, str], Awaitable[scheduler_pb2.Selection | None]]
 
 
 class RemoteMoves:
@@ -32,16 +31,14 @@ class RemoteMoves:
         host_states: HostStates,
         placement: placement_pb2_grpc.PlacementServiceAsyncStub,
         alloc: MoveAllocations,
-        select: Select,
-        abort: Abort,
+        place: Place,
         command_timeout: float,
     ) -> None:
         self._core = core
         self._host_states = host_states
         self._placement = placement
         self._alloc = alloc
-        self._select = select
-        self._abort = abort
+        self._place = place
         self._timeout = command_timeout
 
     async def source_alive(self, session: AsyncSession, host: str | None) -> bool:
@@ -57,14 +54,8 @@ class RemoteMoves:
 
     async def run_live(self, cell: Cell, move: Move, request_id: str) -> None:
         uuid = move.instance.uuid
-        try:
-            await self._alloc.hand_to_migration(uuid, move.migration_uuid, move.instance)
-        except grpc.aio.AioRpcError as exc:
-            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
-            return
-        selection = await self._select(cell, move, request_id)
-        if isinstance(selection, str):
-            await self._abort(cell, move, selection, True)
+        selection = await self._place(cell, move, request_id)
+        if selection is None:
             return
         dest, dest_node = selection.host, selection.nodename or selection.host
         await self._core.in_cell(
@@ -114,14 +105,8 @@ class RemoteMoves:
         The source's allocation is dropped at once (Nova keeps it until the source host comes
         back; here a dead host's allocation would only hide capacity)."""
         uuid = move.instance.uuid
-        try:
-            await self._alloc.hand_to_migration(uuid, move.migration_uuid, move.instance)
-        except grpc.aio.AioRpcError as exc:
-            await self._abort(cell, move, f"Cannot move the allocation: {exc.details()}", False)
-            return
-        selection = await self._select(cell, move, request_id)
-        if isinstance(selection, str):
-            await self._abort(cell, move, selection, True)
+        selection = await self._place(cell, move, request_id)
+        if selection is None:
             return
         dest, dest_node = selection.host, selection.nodename or selection.host
 
