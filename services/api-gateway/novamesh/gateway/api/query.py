@@ -45,16 +45,23 @@ class Query:
             raise BadRequest(f"Additional properties are not allowed ({names} {verb} unexpected)")
 
     def limit(self, max_limit: int) -> int:
-        raw = self.get("limit")
+        return min(self._count("limit", max_limit), max_limit)
+
+    def offset(self) -> int:
+        """Nova's offset paging (server groups, volumes), 0 when absent."""
+        return self._count("offset", 0)
+
+    def _count(self, key: str, default: int) -> int:
+        raw = self.get(key)
         if raw is None:
-            return max_limit
+            return default
         try:
             value = int(raw)
         except ValueError:
-            raise BadRequest("limit param must be an integer") from None
+            raise BadRequest(f"{key} param must be an integer") from None
         if value < 0:
-            raise BadRequest("limit param must be positive")
-        return min(value, max_limit)
+            raise BadRequest(f"{key} param must be positive")
+        return value
 
     def bool_param(self, key: str) -> bool | None:
         raw = self.get(key)

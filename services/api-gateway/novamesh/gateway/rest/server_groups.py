@@ -8,7 +8,6 @@ from typing import Any, TypeAlias
 import grpc
 from google.api import httpbody_pb2
 from novamesh.compute.v1 import api_server_groups_pb2_grpc, rest_pb2
-from novamesh.gateway.api.errors import BadRequest
 from novamesh.gateway.api.validation import validate
 from novamesh.gateway.domain import server_groups as groups
 from novamesh.gateway.domain.deps import Deps
@@ -19,19 +18,6 @@ from novamesh.gateway.views import server_groups as view
 Ctx = grpc.aio.ServicerContext[Any, Any]
 Req: TypeAlias = rest_pb2.RestRequest
 Body: TypeAlias = httpbody_pb2.HttpBody
-
-
-def _offset(call: Call) -> int:
-    raw = call.query.get("offset")
-    if raw is None:
-        return 0
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest("offset param must be an integer") from None
-    if value < 0:
-        raise BadRequest("offset param must be positive")
-    return value
 
 
 class ServerGroupsRest(api_server_groups_pb2_grpc.ServerGroupsRestServiceServicer):
@@ -46,7 +32,7 @@ class ServerGroupsRest(api_server_groups_pb2_grpc.ServerGroupsRestServiceService
             all_projects = bool(call.query.bool_param("all_projects"))
             limit = call.query.limit(self.deps.cfg.api.max_limit)
             found = await groups.list_groups(
-                self.deps, call.who, all_projects, limit, _offset(call)
+                self.deps, call.who, all_projects, limit, call.query.offset()
             )
             return Reply({"server_groups": [view.show(call.version, g) for g in found]})
 

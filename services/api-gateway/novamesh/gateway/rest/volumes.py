@@ -24,19 +24,6 @@ Req: TypeAlias = rest_pb2.RestRequest
 Body: TypeAlias = httpbody_pb2.HttpBody
 
 
-def _offset(call: Call) -> int:
-    raw = call.query.get("offset")
-    if raw is None:
-        return 0
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest("offset param must be an integer") from None
-    if value < 0:
-        raise BadRequest("offset param must be positive")
-    return value
-
-
 class VolumesRest(api_volumes_pb2_grpc.VolumesRestServiceServicer):
     def __init__(self, rest: Rest, deps: Deps, devices: Devices) -> None:
         self.rest = rest
@@ -50,7 +37,7 @@ class VolumesRest(api_volumes_pb2_grpc.VolumesRestServiceServicer):
             found = await attachments.list_attachments(
                 self.deps, self.devices, call.who, call.path_id
             )
-            offset = _offset(call)
+            offset = call.query.offset()
             page = found[offset : offset + call.query.limit(self.deps.cfg.api.max_limit)]
             return Reply({"volumeAttachments": [view.attachment(a, call.version) for a in page]})
 
@@ -122,7 +109,9 @@ class VolumesRest(api_volumes_pb2_grpc.VolumesRestServiceServicer):
     async def _list(self, request: Req, context: Ctx, detail: bool) -> Body:
         async def run(call: Call) -> Reply:
             limit = call.query.limit(self.deps.cfg.api.max_limit)
-            found = await volumes.list_volumes(self.deps, call.who, detail, limit, _offset(call))
+            found = await volumes.list_volumes(
+                self.deps, call.who, detail, limit, call.query.offset()
+            )
             return Reply({"volumes": [view.volume(v) for v in found]})
 
         return await self._proxy(request, context, run)
