@@ -7,8 +7,11 @@ folder beside its models; `migrate()` runs one of them programmatically.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -106,17 +109,52 @@ def create_sync_engine(url: str, echo: bool = False) -> Engine:
     return engine
 
 
+LOG = logging.getLogger(__name__)
+
+# The session factories with a transaction() open in this task (and the tasks it starts).
+_OPEN: ContextVar[frozenset[int]] = ContextVar("novamesh_open_transactions", default=frozenset())
+# Set (to 1) by the test suites: a nested session is then an error instead of a warning.
+STRICT_ENV = "NOVAMESH_STRICT_SESSIONS"
+
+
+class NestedSessionError(RuntimeError):
+    """A second session from the same factory was opened while a transaction() was open."""
+
+
+class GuardedSessionmaker(async_sessionmaker[AsyncSession]):
+    """Refuses a second session while this task holds a transaction() from the same factory.
+
+    The transaction may hold the database's write lock (all of SQLite, or rows on
+    PostgreSQL); the second session needs another pooled connection. Under load every pooled
+    connection can be queued behind that lock, and the holder then waits on the pool: a
+    deadlock that ends only at the busy or pool timeout. Read what you need first.
+    """
+
+    def __call__(self, **local_kw: Any) -> AsyncSession:
+        if id(self) in _OPEN.get():
+            message = "a session was opened inside a transaction from the same factory"
+            if os.environ.get(STRICT_ENV) == "1":
+                raise NestedSessionError(message)
+            LOG.warning(message, stack_info=True)
+        return super().__call__(**local_kw)
+
+
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return GuardedSessionmaker(engine, expire_on_commit=False)
 
 
 @asynccontextmanager
 async def transaction(
     factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """A session whose work commits together or not at all."""
+    """A session whose work commits together or not at all. Open no other session from the
+    same factory inside it (GuardedSessionmaker says why)."""
     async with factory() as session, session.begin():
-        yield session
+        token = _OPEN.set(_OPEN.get() | {id(factory)})
+        try:
+            yield session
+        finally:
+            _OPEN.reset(token)
 
 
 def migrate(url: str, script_location: Path, revision: str = "head") -> None:

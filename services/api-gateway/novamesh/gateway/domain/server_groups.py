@@ -191,6 +191,14 @@ async def add_members(deps: Deps, group_uuid: str, uuids: Sequence[str]) -> None
     Parallel boots each passed check_member_quota before any of them joined; counting again
     with this boot's members written catches most of them (the boot's records are removed).
     """
+    async with deps.sessions() as session:
+        owner = await _row(session, group_uuid)
+    if owner is None:
+        raise BadRequest(f"Instance group {group_uuid} could not be found.")
+    # Read before the transaction: once it has written, it holds SQLite's write lock, and a
+    # second session opened under it could wait on a pool whose connections all queue for it.
+    limits = await quotas.limits_for(deps, owner.project_id, owner.user_id)
+    allowed = limits.get("server_group_members", -1)
     try:
         async with transaction(deps.sessions) as session:
             row = await _row(session, group_uuid)
@@ -199,8 +207,6 @@ async def add_members(deps: Deps, group_uuid: str, uuids: Sequence[str]) -> None
             for uuid in uuids:
                 session.add(models.InstanceGroupMember(group_id=row.id, instance_uuid=uuid))
             await session.flush()
-            limits = await quotas.limits_for(deps, row.project_id, row.user_id)
-            allowed = limits.get("server_group_members", -1)
             live = len((await _live_members(session, [row.id])).get(row.id, []))
             if allowed != -1 and live > allowed:
                 raise Forbidden(f"Quota exceeded, too many servers in group {group_uuid}")
