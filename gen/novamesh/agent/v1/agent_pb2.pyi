@@ -12,6 +12,7 @@ from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from novamesh.agent.v1 import block_devices_pb2 as _block_devices_pb2
 from novamesh.agent.v1 import guest_devices_pb2 as _guest_devices_pb2
 from novamesh.agent.v1 import host_topology_pb2 as _host_topology_pb2
+from novamesh.agent.v1 import live_migration_pb2 as _live_migration_pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as _request_spec_pb2
 import builtins as _builtins
 import sys
@@ -107,6 +108,7 @@ class AgentMessage(_message.Message):
     RESOURCES_FIELD_NUMBER: _builtins.int
     INSTANCE_UPDATE_FIELD_NUMBER: _builtins.int
     RESULT_FIELD_NUMBER: _builtins.int
+    LIVE_MIGRATION_PROGRESS_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     """Unique per agent process; a restarted agent keeps its id (it is derived from its hosts)."""
     @_builtins.property
@@ -123,6 +125,10 @@ class AgentMessage(_message.Message):
     def instance_update(self) -> Global___InstanceUpdate: ...
     @_builtins.property
     def result(self) -> Global___CommandResult: ...
+    @_builtins.property
+    def live_migration_progress(self) -> _live_migration_pb2.LiveMigrationProgress:
+        """A running live migration's progress (live_migration.proto)."""
+
     def __init__(
         self,
         *,
@@ -133,12 +139,13 @@ class AgentMessage(_message.Message):
         resources: Global___HostResources | None = ...,
         instance_update: Global___InstanceUpdate | None = ...,
         result: Global___CommandResult | None = ...,
+        live_migration_progress: _live_migration_pb2.LiveMigrationProgress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "heartbeat", b"heartbeat", "instance_update", b"instance_update", "register", b"register", "resources", b"resources", "result", b"result"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "heartbeat", b"heartbeat", "instance_update", b"instance_update", "live_migration_progress", b"live_migration_progress", "register", b"register", "resources", b"resources", "result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "body", b"body", "heartbeat", b"heartbeat", "instance_update", b"instance_update", "register", b"register", "resources", b"resources", "result", b"result", "trace_context", b"trace_context"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "body", b"body", "heartbeat", b"heartbeat", "instance_update", b"instance_update", "live_migration_progress", b"live_migration_progress", "register", b"register", "resources", b"resources", "result", b"result", "trace_context", b"trace_context"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["register", "heartbeat", "resources", "instance_update", "result"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["register", "heartbeat", "resources", "instance_update", "result", "live_migration_progress"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -509,6 +516,9 @@ class AgentCommand(_message.Message):
     DETACH_VOLUME_FIELD_NUMBER: _builtins.int
     SWAP_VOLUME_FIELD_NUMBER: _builtins.int
     GET_HOST_UPTIME_FIELD_NUMBER: _builtins.int
+    LIVE_MIGRATION_FORCE_COMPLETE_FIELD_NUMBER: _builtins.int
+    LIVE_MIGRATION_ABORT_FIELD_NUMBER: _builtins.int
+    POST_LIVE_MIGRATION_AT_DESTINATION_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
     """Idempotency key: an agent runs a command id at most once."""
     host: _builtins.str
@@ -571,6 +581,14 @@ class AgentCommand(_message.Message):
     def swap_volume(self) -> _guest_devices_pb2.SwapVolume: ...
     @_builtins.property
     def get_host_uptime(self) -> _guest_devices_pb2.GetHostUptime: ...
+    @_builtins.property
+    def live_migration_force_complete(self) -> _live_migration_pb2.LiveMigrationForceComplete:
+        """A live migration's job (live_migration.proto), and its end on the destination."""
+
+    @_builtins.property
+    def live_migration_abort(self) -> _live_migration_pb2.LiveMigrationAbort: ...
+    @_builtins.property
+    def post_live_migration_at_destination(self) -> Global___PostLiveMigrationAtDestination: ...
     def __init__(
         self,
         *,
@@ -603,12 +621,15 @@ class AgentCommand(_message.Message):
         detach_volume: _guest_devices_pb2.DetachVolume | None = ...,
         swap_volume: _guest_devices_pb2.SwapVolume | None = ...,
         get_host_uptime: _guest_devices_pb2.GetHostUptime | None = ...,
+        live_migration_force_complete: _live_migration_pb2.LiveMigrationForceComplete | None = ...,
+        live_migration_abort: _live_migration_pb2.LiveMigrationAbort | None = ...,
+        post_live_migration_at_destination: Global___PostLiveMigrationAtDestination | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "live_migrate", b"live_migrate", "live_migration_abort", b"live_migration_abort", "live_migration_force_complete", b"live_migration_force_complete", "migrate_out", b"migrate_out", "post_live_migration_at_destination", b"post_live_migration_at_destination", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "host", b"host", "live_migrate", b"live_migrate", "migrate_out", b"migrate_out", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "host", b"host", "live_migrate", b"live_migrate", "live_migration_abort", b"live_migration_abort", "live_migration_force_complete", b"live_migration_force_complete", "migrate_out", b"migrate_out", "post_live_migration_at_destination", b"post_live_migration_at_destination", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "live_migrate", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume", "get_host_uptime"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "live_migrate", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume", "get_host_uptime", "live_migration_force_complete", "live_migration_abort", "post_live_migration_at_destination"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -1212,3 +1233,30 @@ class LiveMigrate(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LiveMigrate: _TypeAlias = LiveMigrate  # noqa: Y015
+
+@_typing.final
+class PostLiveMigrationAtDestination(_message.Message):
+    """On the destination, once the guest runs there: count it among the host's guests and report
+    its state from there (Nova's post_live_migration_at_destination).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_FIELD_NUMBER: _builtins.int
+    MIGRATION_UUID_FIELD_NUMBER: _builtins.int
+    migration_uuid: _builtins.str
+    @_builtins.property
+    def instance(self) -> Global___InstanceSpec: ...
+    def __init__(
+        self,
+        *,
+        instance: Global___InstanceSpec | None = ...,
+        migration_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance", b"instance", "migration_uuid", b"migration_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostLiveMigrationAtDestination: _TypeAlias = PostLiveMigrationAtDestination  # noqa: Y015

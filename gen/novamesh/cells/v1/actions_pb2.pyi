@@ -138,6 +138,12 @@ class Migration(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     CELL_UUID_FIELD_NUMBER: _builtins.int
+    MEMORY_TOTAL_BYTES_FIELD_NUMBER: _builtins.int
+    MEMORY_PROCESSED_BYTES_FIELD_NUMBER: _builtins.int
+    MEMORY_REMAINING_BYTES_FIELD_NUMBER: _builtins.int
+    DISK_TOTAL_BYTES_FIELD_NUMBER: _builtins.int
+    DISK_PROCESSED_BYTES_FIELD_NUMBER: _builtins.int
+    DISK_REMAINING_BYTES_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     uuid: _builtins.str
     instance_uuid: _builtins.str
@@ -157,6 +163,13 @@ class Migration(_message.Message):
     project_id: _builtins.str
     user_id: _builtins.str
     cell_uuid: _builtins.str
+    memory_total_bytes: _builtins.int
+    """A live migration's progress as its hypervisor last reported it (unset until then)."""
+    memory_processed_bytes: _builtins.int
+    memory_remaining_bytes: _builtins.int
+    disk_total_bytes: _builtins.int
+    disk_processed_bytes: _builtins.int
+    disk_remaining_bytes: _builtins.int
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -181,12 +194,41 @@ class Migration(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         cell_uuid: _builtins.str = ...,
+        memory_total_bytes: _builtins.int | None = ...,
+        memory_processed_bytes: _builtins.int | None = ...,
+        memory_remaining_bytes: _builtins.int | None = ...,
+        disk_total_bytes: _builtins.int | None = ...,
+        disk_processed_bytes: _builtins.int | None = ...,
+        disk_remaining_bytes: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_disk_processed_bytes", b"_disk_processed_bytes", "_disk_remaining_bytes", b"_disk_remaining_bytes", "_disk_total_bytes", b"_disk_total_bytes", "_memory_processed_bytes", b"_memory_processed_bytes", "_memory_remaining_bytes", b"_memory_remaining_bytes", "_memory_total_bytes", b"_memory_total_bytes", "created_at", b"created_at", "disk_processed_bytes", b"disk_processed_bytes", "disk_remaining_bytes", b"disk_remaining_bytes", "disk_total_bytes", b"disk_total_bytes", "memory_processed_bytes", b"memory_processed_bytes", "memory_remaining_bytes", b"memory_remaining_bytes", "memory_total_bytes", b"memory_total_bytes", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cell_uuid", b"cell_uuid", "created_at", b"created_at", "dest_compute", b"dest_compute", "dest_host", b"dest_host", "dest_node", b"dest_node", "id", b"id", "instance_uuid", b"instance_uuid", "migration_type", b"migration_type", "new_flavor_id", b"new_flavor_id", "old_flavor_id", b"old_flavor_id", "project_id", b"project_id", "source_compute", b"source_compute", "source_node", b"source_node", "status", b"status", "updated_at", b"updated_at", "user_id", b"user_id", "uuid", b"uuid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_disk_processed_bytes", b"_disk_processed_bytes", "_disk_remaining_bytes", b"_disk_remaining_bytes", "_disk_total_bytes", b"_disk_total_bytes", "_memory_processed_bytes", b"_memory_processed_bytes", "_memory_remaining_bytes", b"_memory_remaining_bytes", "_memory_total_bytes", b"_memory_total_bytes", "cell_uuid", b"cell_uuid", "created_at", b"created_at", "dest_compute", b"dest_compute", "dest_host", b"dest_host", "dest_node", b"dest_node", "disk_processed_bytes", b"disk_processed_bytes", "disk_remaining_bytes", b"disk_remaining_bytes", "disk_total_bytes", b"disk_total_bytes", "id", b"id", "instance_uuid", b"instance_uuid", "memory_processed_bytes", b"memory_processed_bytes", "memory_remaining_bytes", b"memory_remaining_bytes", "memory_total_bytes", b"memory_total_bytes", "migration_type", b"migration_type", "new_flavor_id", b"new_flavor_id", "old_flavor_id", b"old_flavor_id", "project_id", b"project_id", "source_compute", b"source_compute", "source_node", b"source_node", "status", b"status", "updated_at", b"updated_at", "user_id", b"user_id", "uuid", b"uuid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__disk_processed_bytes: _TypeAlias = _typing.Literal["disk_processed_bytes"]  # noqa: Y015
+    _WhichOneofArgType__disk_processed_bytes: _TypeAlias = _typing.Literal["_disk_processed_bytes", b"_disk_processed_bytes"]  # noqa: Y015
+    _WhichOneofReturnType__disk_remaining_bytes: _TypeAlias = _typing.Literal["disk_remaining_bytes"]  # noqa: Y015
+    _WhichOneofArgType__disk_remaining_bytes: _TypeAlias = _typing.Literal["_disk_remaining_bytes", b"_disk_remaining_bytes"]  # noqa: Y015
+    _WhichOneofReturnType__disk_total_bytes: _TypeAlias = _typing.Literal["disk_total_bytes"]  # noqa: Y015
+    _WhichOneofArgType__disk_total_bytes: _TypeAlias = _typing.Literal["_disk_total_bytes", b"_disk_total_bytes"]  # noqa: Y015
+    _WhichOneofReturnType__memory_processed_bytes: _TypeAlias = _typing.Literal["memory_processed_bytes"]  # noqa: Y015
+    _WhichOneofArgType__memory_processed_bytes: _TypeAlias = _typing.Literal["_memory_processed_bytes", b"_memory_processed_bytes"]  # noqa: Y015
+    _WhichOneofReturnType__memory_remaining_bytes: _TypeAlias = _typing.Literal["memory_remaining_bytes"]  # noqa: Y015
+    _WhichOneofArgType__memory_remaining_bytes: _TypeAlias = _typing.Literal["_memory_remaining_bytes", b"_memory_remaining_bytes"]  # noqa: Y015
+    _WhichOneofReturnType__memory_total_bytes: _TypeAlias = _typing.Literal["memory_total_bytes"]  # noqa: Y015
+    _WhichOneofArgType__memory_total_bytes: _TypeAlias = _typing.Literal["_memory_total_bytes", b"_memory_total_bytes"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__disk_processed_bytes) -> _WhichOneofReturnType__disk_processed_bytes | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__disk_remaining_bytes) -> _WhichOneofReturnType__disk_remaining_bytes | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__disk_total_bytes) -> _WhichOneofReturnType__disk_total_bytes | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__memory_processed_bytes) -> _WhichOneofReturnType__memory_processed_bytes | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__memory_remaining_bytes) -> _WhichOneofReturnType__memory_remaining_bytes | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__memory_total_bytes) -> _WhichOneofReturnType__memory_total_bytes | None: ...
 
 Global___Migration: _TypeAlias = Migration  # noqa: Y015
 
