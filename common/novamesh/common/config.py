@@ -164,6 +164,8 @@ class SchedulerConfig:
 class ApiConfig:
     max_limit: int = 1000
     reclaim_instance_interval: int = 0
+    # Nova's [DEFAULT] max_local_block_devices: local disks a boot may map (-1: no limit).
+    max_local_block_devices: int = 3
 
 
 @dataclass

@@ -302,3 +302,7 @@ class Volume(Timestamps, Base):
     attached_server: Mapped[str | None] = mapped_column(String(36), index=True)
     attached_device: Mapped[str | None] = mapped_column(String(255))
     attachment_id: Mapped[str | None] = mapped_column(String(36))
+    # A volume a boot created from an image: bootable, with the image's metadata (Cinder's
+    # volume_image_metadata: image_id, image_name, disk_format, min_disk, properties...).
+    bootable: Mapped[bool] = mapped_column(Boolean, default=False)
+    image_metadata: Mapped[dict[str, str] | None] = mapped_column(JSON)

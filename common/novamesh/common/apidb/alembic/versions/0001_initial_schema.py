@@ -197,6 +197,8 @@ def upgrade() -> None:
     sa.Column('attached_server', sa.String(length=36), nullable=True),
     sa.Column('attached_device', sa.String(length=255), nullable=True),
     sa.Column('attachment_id', sa.String(length=36), nullable=True),
+    sa.Column('bootable', sa.Boolean(), nullable=False),
+    sa.Column('image_metadata', sa.JSON(), nullable=True),
     sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_volumes'))
