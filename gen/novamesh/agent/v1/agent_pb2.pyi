@@ -11,6 +11,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from novamesh.agent.v1 import block_devices_pb2 as _block_devices_pb2
 from novamesh.agent.v1 import guest_devices_pb2 as _guest_devices_pb2
+from novamesh.agent.v1 import host_events_pb2 as _host_events_pb2
 from novamesh.agent.v1 import host_topology_pb2 as _host_topology_pb2
 from novamesh.agent.v1 import live_migration_pb2 as _live_migration_pb2
 from novamesh.scheduler.v1 import request_spec_pb2 as _request_spec_pb2
@@ -516,6 +517,9 @@ class AgentCommand(_message.Message):
     DETACH_VOLUME_FIELD_NUMBER: _builtins.int
     SWAP_VOLUME_FIELD_NUMBER: _builtins.int
     GET_HOST_UPTIME_FIELD_NUMBER: _builtins.int
+    POWER_UPDATE_FIELD_NUMBER: _builtins.int
+    EXTEND_VOLUME_FIELD_NUMBER: _builtins.int
+    DESTROY_EVACUATED_FIELD_NUMBER: _builtins.int
     LIVE_MIGRATION_FORCE_COMPLETE_FIELD_NUMBER: _builtins.int
     LIVE_MIGRATION_ABORT_FIELD_NUMBER: _builtins.int
     POST_LIVE_MIGRATION_AT_DESTINATION_FIELD_NUMBER: _builtins.int
@@ -582,6 +586,14 @@ class AgentCommand(_message.Message):
     @_builtins.property
     def get_host_uptime(self) -> _guest_devices_pb2.GetHostUptime: ...
     @_builtins.property
+    def power_update(self) -> _host_events_pb2.PowerUpdate:
+        """External events and start-up clean-up: see host_events.proto."""
+
+    @_builtins.property
+    def extend_volume(self) -> _host_events_pb2.ExtendVolume: ...
+    @_builtins.property
+    def destroy_evacuated(self) -> _host_events_pb2.DestroyEvacuated: ...
+    @_builtins.property
     def live_migration_force_complete(self) -> _live_migration_pb2.LiveMigrationForceComplete:
         """A live migration's job (live_migration.proto), and its end on the destination."""
 
@@ -621,15 +633,18 @@ class AgentCommand(_message.Message):
         detach_volume: _guest_devices_pb2.DetachVolume | None = ...,
         swap_volume: _guest_devices_pb2.SwapVolume | None = ...,
         get_host_uptime: _guest_devices_pb2.GetHostUptime | None = ...,
+        power_update: _host_events_pb2.PowerUpdate | None = ...,
+        extend_volume: _host_events_pb2.ExtendVolume | None = ...,
+        destroy_evacuated: _host_events_pb2.DestroyEvacuated | None = ...,
         live_migration_force_complete: _live_migration_pb2.LiveMigrationForceComplete | None = ...,
         live_migration_abort: _live_migration_pb2.LiveMigrationAbort | None = ...,
         post_live_migration_at_destination: Global___PostLiveMigrationAtDestination | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "live_migrate", b"live_migrate", "live_migration_abort", b"live_migration_abort", "live_migration_force_complete", b"live_migration_force_complete", "migrate_out", b"migrate_out", "post_live_migration_at_destination", b"post_live_migration_at_destination", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "confirm_migration", b"confirm_migration", "destroy_evacuated", b"destroy_evacuated", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "extend_volume", b"extend_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "live_migrate", b"live_migrate", "live_migration_abort", b"live_migration_abort", "live_migration_force_complete", b"live_migration_force_complete", "migrate_out", b"migrate_out", "post_live_migration_at_destination", b"post_live_migration_at_destination", "power", b"power", "power_update", b"power_update", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "host", b"host", "live_migrate", b"live_migrate", "live_migration_abort", b"live_migration_abort", "live_migration_force_complete", b"live_migration_force_complete", "migrate_out", b"migrate_out", "post_live_migration_at_destination", b"post_live_migration_at_destination", "power", b"power", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attach_interface", b"attach_interface", "attach_volume", b"attach_volume", "body", b"body", "build", b"build", "command_id", b"command_id", "confirm_migration", b"confirm_migration", "destroy_evacuated", b"destroy_evacuated", "detach_interface", b"detach_interface", "detach_volume", b"detach_volume", "extend_volume", b"extend_volume", "finish_migration", b"finish_migration", "get_console", b"get_console", "get_console_output", b"get_console_output", "get_diagnostics", b"get_diagnostics", "get_host_uptime", b"get_host_uptime", "host", b"host", "live_migrate", b"live_migrate", "live_migration_abort", b"live_migration_abort", "live_migration_force_complete", b"live_migration_force_complete", "migrate_out", b"migrate_out", "post_live_migration_at_destination", b"post_live_migration_at_destination", "power", b"power", "power_update", b"power_update", "rebuild", b"rebuild", "registered", b"registered", "rescue", b"rescue", "revert_migration", b"revert_migration", "set_admin_password", b"set_admin_password", "shelve_offload", b"shelve_offload", "snapshot", b"snapshot", "swap_volume", b"swap_volume", "terminate", b"terminate", "trace_context", b"trace_context", "trigger_crash_dump", b"trigger_crash_dump", "unrescue", b"unrescue", "unshelve", b"unshelve"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "live_migrate", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume", "get_host_uptime", "live_migration_force_complete", "live_migration_abort", "post_live_migration_at_destination"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["registered", "build", "terminate", "power", "migrate_out", "finish_migration", "confirm_migration", "revert_migration", "rescue", "unrescue", "set_admin_password", "trigger_crash_dump", "get_console_output", "snapshot", "shelve_offload", "unshelve", "rebuild", "live_migrate", "get_diagnostics", "get_console", "attach_interface", "detach_interface", "attach_volume", "detach_volume", "swap_volume", "get_host_uptime", "power_update", "extend_volume", "destroy_evacuated", "live_migration_force_complete", "live_migration_abort", "post_live_migration_at_destination"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
