@@ -3,7 +3,8 @@ usage they are checked against, counted from the API database's own records.
 
 Usage: instances are the project's instance mappings not queued for delete; cores and RAM come
 from the flavor in each one's request spec (so a counted instance is one the API knows about,
-built, building or buried in cell0, as Nova counts them). One query per count.
+built, building or buried in cell0, as Nova counts them). The caller may name instances to leave
+out (the soft-deleted ones, which only the cells know). One query per count.
 """
 
 from __future__ import annotations
@@ -111,18 +112,28 @@ async def set_class_limits(sessions: Sessions, class_name: str, limits: dict[str
                 )
 
 
-async def instance_usage(sessions: Sessions, project_id: str, user_id: str = "") -> InstanceUsage:
-    project, user = await instance_usage_with_user(sessions, project_id, user_id)
+async def instance_usage(
+    sessions: Sessions,
+    project_id: str,
+    user_id: str = "",
+    exclude: frozenset[str] = frozenset(),
+) -> InstanceUsage:
+    project, user = await instance_usage_with_user(sessions, project_id, user_id, exclude)
     return user if user_id else project
 
 
 async def instance_usage_with_user(
-    sessions: Sessions, project_id: str, user_id: str
+    sessions: Sessions, project_id: str, user_id: str, exclude: frozenset[str] = frozenset()
 ) -> tuple[InstanceUsage, InstanceUsage]:
-    """The project's instance usage and the user's share of it, in one query."""
+    """The project's instance usage and the user's share of it, in one query; the instances
+    named in `exclude` are not counted."""
     async with sessions() as session:
         rows = await session.execute(
-            select(models.InstanceMapping.user_id, models.RequestSpec.spec)
+            select(
+                models.InstanceMapping.instance_uuid,
+                models.InstanceMapping.user_id,
+                models.RequestSpec.spec,
+            )
             .join(
                 models.InstanceMapping,
                 models.InstanceMapping.instance_uuid == models.RequestSpec.instance_uuid,
@@ -135,7 +146,9 @@ async def instance_usage_with_user(
         specs = rows.all()
     totals = [0, 0, 0]
     mine = [0, 0, 0]
-    for owner, raw in specs:
+    for uuid, owner, raw in specs:
+        if uuid in exclude:
+            continue
         flavor = request_spec_pb2.RequestSpec.FromString(raw).flavor
         for bucket in (totals, mine) if owner == user_id else (totals,):
             bucket[0] += 1

@@ -4,19 +4,26 @@ else configuration), usage, updates with Nova's checks, and enforcement on boot.
 Enforcement on boot is Nova's: count, then record the builds, then count again; when a
 concurrent boot took the room in between, the recheck fails and the new records are removed.
 
-DB round trips: limits are up to three small queries (user, project, class); usage one query
-per counted resource.
+Soft-deleted servers (deferred delete) count for nothing, as in Nova, whose count of instances,
+cores and RAM leaves out vm_state SOFT_DELETED; restoring one needs room for it again (403 when
+the project or user is over quota, Nova's message).
+
+Round trips: limits are up to three small queries (user, project, class); usage one query per
+counted resource, plus, with deferred delete on, one router list of the project's soft-deleted
+servers (its statements per cell do not grow with the number of servers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from novamesh.cells.v1 import router_pb2
 from novamesh.common.config import QuotaConfig
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import BadRequest, Forbidden
 from novamesh.gateway.db import quotas as store
+from novamesh.gateway.domain import states
 from novamesh.gateway.domain.deps import Deps
 
 DEFAULT_CLASS = "default"
@@ -93,8 +100,22 @@ async def limits_for(deps: Deps, project_id: str, user_id: str = "") -> dict[str
     return limits
 
 
+async def soft_deleted(deps: Deps, project_id: str) -> frozenset[str]:
+    """The project's soft-deleted servers, which the cells alone know. Without deferred delete
+    (reclaim_instance_interval 0) a delete is immediate, so there is none to ask about."""
+    if deps.cfg.api.reclaim_instance_interval <= 0:
+        return frozenset()
+    found = await deps.router.list_instances(
+        router_pb2.ListInstancesRequest(
+            filters={"project_id": project_id}, vm_states=[states.SOFT_DELETED]
+        )
+    )
+    return frozenset(i.uuid for i in found.instances if i.vm_state == states.SOFT_DELETED)
+
+
 async def usage(deps: Deps, project_id: str, user_id: str = "") -> dict[str, int]:
-    counted = await store.instance_usage(deps.sessions, project_id, user_id)
+    gone = await soft_deleted(deps, project_id)
+    counted = await store.instance_usage(deps.sessions, project_id, user_id, gone)
     used = {resource: 0 for resource in RESOURCES}
     used.update(instances=counted.instances, cores=counted.cores, ram=counted.ram)
     used["server_groups"] = await store.server_group_count(deps.sessions, project_id, user_id)
@@ -175,7 +196,10 @@ def _exceeded(
 
 
 async def _instances_used(deps: Deps, who: Identity) -> tuple[dict[str, int], dict[str, int]]:
-    project, user = await store.instance_usage_with_user(deps.sessions, who.project_id, who.user_id)
+    gone = await soft_deleted(deps, who.project_id)
+    project, user = await store.instance_usage_with_user(
+        deps.sessions, who.project_id, who.user_id, gone
+    )
     return (
         {"instances": project.instances, "cores": project.cores, "ram": project.ram},
         {"instances": user.instances, "cores": user.cores, "ram": user.ram},
@@ -235,9 +259,18 @@ async def check_resize(
     if not want:
         return
     limits = await limits_for(deps, project_id, user_id)
-    project, user = await store.instance_usage_with_user(deps.sessions, project_id, user_id)
+    gone = await soft_deleted(deps, project_id)
+    project, user = await store.instance_usage_with_user(deps.sessions, project_id, user_id, gone)
     for counted in (project, user):
         used = {"cores": counted.cores, "ram": counted.ram}
         overs = _over(want, used, limits)
         if overs:
             raise _exceeded(overs, want, used, limits)
+
+
+async def check_restore(deps: Deps, inst: router_pb2.Instance) -> None:
+    """A restored server counts again: its owner needs room for one more instance of its flavor
+    (Nova checks the instance's project and user, and answers 403 when over)."""
+    owner = Identity(inst.user_id, inst.project_id, ())
+    limits = await limits_for(deps, inst.project_id, inst.user_id)
+    await allowed_instances(deps, owner, limits, inst.flavor.vcpus, inst.flavor.memory_mb, 1, 1)

@@ -14,6 +14,7 @@ from novamesh.gateway.domain import (
     actions,
     image_cleanup,
     moves,
+    quotas,
     rebuilds,
     server_groups,
     servers,
@@ -98,6 +99,14 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
             raise Conflict(f"Instance {inst.uuid} has no host to inject network info on.")
         # Guests here read their addresses from DHCP and the config drive, which always hold
         # the server's current ports: there is nothing to push into a running guest.
+        return Reply(None, 202)
+    if name == "restore":
+        # Nova checks lock and state first, then whether the server fits in its quota again.
+        tr = actions.TRANSITIONS["restore"]
+        policy.authorize(who, tr.policy, inst.project_id)
+        actions.check(who, inst, tr)
+        await quotas.check_restore(deps, inst)
+        await actions.run(deps, who, rid, inst, "restore", {})
         return Reply(None, 202)
     if name == "forceDelete":
         policy.authorize(who, "os_compute_api:os-deferred-delete:force", inst.project_id)
