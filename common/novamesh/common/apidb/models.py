@@ -306,3 +306,22 @@ class Volume(Timestamps, Base):
     # volume_image_metadata: image_id, image_name, disk_format, min_disk, properties...).
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
     image_metadata: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+
+class ImageCleanup(Timestamps, Base):
+    """An image an action may leave behind, watched until the action is over: a snapshot whose
+    upload failed (kind `snapshot`), or a shelve snapshot once its server is unshelved (kind
+    `unshelve`). A gateway holds a row while `lease_until` is ahead and renews it as it watches;
+    a row whose lease ran out (its gateway went away) is taken over by any gateway."""
+
+    __tablename__ = "image_cleanups"
+    __table_args__ = (UniqueConstraint("image_id", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    # Past this the action is taken for stuck and the row is dropped, the image left alone.
+    give_up_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)

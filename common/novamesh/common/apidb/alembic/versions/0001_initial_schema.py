@@ -93,6 +93,24 @@ def upgrade() -> None:
     sa.UniqueConstraint('flavorid', name=op.f('uq_flavors_flavorid')),
     sa.UniqueConstraint('name', name=op.f('uq_flavors_name'))
     )
+    op.create_table('image_cleanups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('image_id', sa.String(length=36), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=255), nullable=False),
+    sa.Column('give_up_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('owner', sa.String(length=255), nullable=True),
+    sa.Column('lease_until', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', novamesh.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', novamesh.common.db.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_image_cleanups')),
+    sa.UniqueConstraint('image_id', 'kind', name=op.f('uq_image_cleanups_image_id_kind'))
+    )
+    with op.batch_alter_table('image_cleanups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_image_cleanups_instance_uuid'), ['instance_uuid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_image_cleanups_lease_until'), ['lease_until'], unique=False)
+
     op.create_table('images',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=True),
@@ -383,6 +401,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_images_owner'))
 
     op.drop_table('images')
+    with op.batch_alter_table('image_cleanups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_image_cleanups_lease_until'))
+        batch_op.drop_index(batch_op.f('ix_image_cleanups_instance_uuid'))
+
+    op.drop_table('image_cleanups')
     op.drop_table('flavors')
     with op.batch_alter_table('console_auth_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_console_auth_tokens_instance_uuid'))
