@@ -48,6 +48,8 @@ class Agent:
             ac.availability_zone,
             # The aliases PciPassthroughFilter schedules by name the devices guests hold.
             pci_aliases=cfg.scheduler.pci_alias,
+            # Guests found running at start hold their NUMA cells and PCI devices again.
+            claims_path=state_dir / "claims.json",
         )
         self.ledger = CommandLedger(state_dir / "commands.jsonl")
         self.channel = RouterChannel(

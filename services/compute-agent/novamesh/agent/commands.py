@@ -9,6 +9,7 @@ from typing import Protocol
 
 from novamesh.agent.action_commands import ActionCommand
 from novamesh.agent.device_commands import DeviceCommand
+from novamesh.agent.host_event_commands import HostEventCommand
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
 from novamesh.agent.states import PowerState
@@ -42,7 +43,7 @@ class Power:
     kind: PowerKind
 
 
-Command = Build | Terminate | Power | ActionCommand | DeviceCommand
+Command = Build | Terminate | Power | ActionCommand | DeviceCommand | HostEventCommand
 
 
 @dataclass(frozen=True)

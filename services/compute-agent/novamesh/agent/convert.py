@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 from novamesh.agent import action_commands as ac
 from novamesh.agent import device_commands as dc
+from novamesh.agent import host_event_commands as he
 from novamesh.agent.commands import Build, Command, Power, PowerKind, StateUpdate, Terminate
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
@@ -47,6 +48,9 @@ def command_from_proto(cmd: agent_pb2.AgentCommand) -> Command:
     device = _device_from_proto(cmd, body)
     if device is not None:
         return device
+    event = _host_event_from_proto(cmd, body)
+    if event is not None:
+        return event
     raise BadCommand(f"unknown command body {body!r}")
 
 
@@ -131,6 +135,20 @@ def _device_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
             return dc.SwapVolume(_uuid(s.instance_uuid), s.old_volume_id, s.new_volume_id)
         case "get_host_uptime":
             return dc.GetHostUptime()
+    return None
+
+
+def _host_event_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command | None:
+    match body:
+        case "power_update":
+            p = cmd.power_update
+            return he.PowerUpdate(_uuid(p.instance_uuid), p.power_on)
+        case "extend_volume":
+            e = cmd.extend_volume
+            return he.ExtendVolume(_uuid(e.instance_uuid), e.volume_id, e.size_gb)
+        case "destroy_evacuated":
+            d = cmd.destroy_evacuated
+            return he.DestroyEvacuated(_uuid(d.instance_uuid), d.migration_uuid)
     return None
 
 

@@ -19,9 +19,11 @@ from functools import partial
 
 from novamesh.agent import action_commands as ac
 from novamesh.agent import device_commands as dc
+from novamesh.agent import host_event_commands as he
 from novamesh.agent import states
 from novamesh.agent.commands import Build, Command, Power, PowerKind, Sink, StateUpdate, Terminate
 from novamesh.agent.devices import DeviceRunner
+from novamesh.agent.host_events import HostEventRunner
 from novamesh.agent.ledger import CommandLedger, Outcome
 from novamesh.agent.operations import ActionRunner
 from novamesh.agent.resources import HostReport, ResourceTracker
@@ -92,6 +94,7 @@ class ComputeManager:
         self._busy: dict[str, int] = {}
         self._actions = ActionRunner(driver, tracker, sink, self._lock)
         self._devices = DeviceRunner(driver, self._lock)
+        self._host_events = HostEventRunner(driver, tracker, sink, self._lock)
         # Data a finished action answers with, by id() of its command, until reported.
         self._answers: dict[int, dict[str, str]] = {}
 
@@ -194,6 +197,12 @@ class ComputeManager:
                     self._devices.span_name(command),
                     command.uuid,
                     partial(self._device, host, command),
+                )
+            case he.PowerUpdate() | he.ExtendVolume() | he.DestroyEvacuated():
+                return (
+                    self._host_events.span_name(command),
+                    command.uuid,
+                    partial(self._host_events.run, host, command),
                 )
             case _:
                 return (

@@ -93,6 +93,14 @@ class NumaClaims:
             return None
         return CellUse(cell.id, vcpus, memory)
 
+    def held(self) -> dict[str, tuple[str, tuple[CellUse, ...]]]:
+        """Every guest's cells, by instance uuid: (host, uses)."""
+        return dict(self._held)
+
+    def restore(self, uuid: str, host: str, uses: tuple[CellUse, ...]) -> None:
+        """Hold again what a guest held before the agent restarted (its pinned CPUs too)."""
+        self._held[uuid] = (host, uses)
+
     def cells_of(self, uuid: str) -> tuple[int, ...]:
         """The host cells a guest holds (none for a floating guest)."""
         held = self._held.get(uuid)

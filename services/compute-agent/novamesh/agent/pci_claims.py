@@ -89,6 +89,14 @@ class PciClaims:
                 )
         self._held[instance.uuid] = (host, taken)
 
+    def held(self) -> dict[str, tuple[str, dict[PoolKey, int]]]:
+        """Every guest's devices, by instance uuid: (host, count per pool)."""
+        return {uuid: (host, dict(taken)) for uuid, (host, taken) in self._held.items()}
+
+    def restore(self, uuid: str, host: str, taken: dict[PoolKey, int]) -> None:
+        """Hold again the devices a guest held before the agent restarted."""
+        self._held[uuid] = (host, dict(taken))
+
     def release(self, uuid: str) -> None:
         self._held.pop(uuid, None)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from novamesh.agent import identity
+from novamesh.agent.claims_journal import ClaimsJournal
 from novamesh.agent.host_topology import HostTopology, TopologyAware, with_usage
 from novamesh.agent.numa_claims import NumaClaims
 from novamesh.agent.pci_claims import PciClaims
@@ -87,6 +89,7 @@ class ResourceTracker:
         overcommit: Overcommit,
         availability_zone: str,
         pci_aliases: Iterable[str] = (),
+        claims_path: Path | None = None,
     ) -> None:
         self._driver = driver
         self._overcommit = overcommit
@@ -97,11 +100,21 @@ class ResourceTracker:
         self._usage: dict[str, tuple[int, int, int, int]] = {}
         self._numa = NumaClaims(overcommit.cpu_allocation_ratio, overcommit.ram_allocation_ratio)
         self._pci = PciClaims(pci_aliases)
+        self._journal = ClaimsJournal(claims_path)
 
     def recover(self, guests: list[InstanceInfo]) -> None:
         """Count the guests that were already running when the agent started."""
+        saved = self._journal.load()
         for g in guests:
             self._add(Claim(g.uuid, g.host, g.vcpus, g.memory_mb, g.disk_gb))
+            # Its NUMA cells, pinned CPUs and PCI devices as it held them before the restart.
+            held = saved.get(g.uuid)
+            if held is not None and held.host == g.host:
+                if held.cells:
+                    self._numa.restore(g.uuid, g.host, held.cells)
+                if held.devices:
+                    self._pci.restore(g.uuid, g.host, held.devices)
+        self._journal.save(self._numa, self._pci)
 
     def claim(self, host: str, instance: InstanceSpec) -> None:
         """Reserve the instance's resources on `host`; a repeated claim for it is a no-op."""
@@ -138,11 +151,13 @@ class ResourceTracker:
             except InsufficientCapacity:
                 self.release(instance.uuid)
                 raise
+            self._journal.save(self._numa, self._pci)
 
     def release(self, uuid: str) -> str | None:
         """Give back an instance's resources; returns its host, None when it held nothing."""
         self._numa.release(uuid)
         self._pci.release(uuid)
+        self._journal.save(self._numa, self._pci)
         claim = self._claims.pop(uuid, None)
         if claim is None:
             return None
@@ -160,6 +175,7 @@ class ResourceTracker:
         migration's uuid while the instance claims its destination."""
         self._numa.rekey(old, new)
         self._pci.rekey(old, new)
+        self._journal.save(self._numa, self._pci)
         claim = self._claims.pop(old, None)
         if claim is not None:
             self._claims[new] = Claim(new, claim.host, claim.vcpus, claim.memory_mb, claim.disk_gb)

@@ -148,6 +148,13 @@ class VolumeAttachable(Protocol):
 
 
 @runtime_checkable
+class VolumeExtendable(Protocol):
+    async def extend_volume(self, host: str, uuid: str, volume_id: str, size_gb: int) -> None:
+        """Grow an attached volume to `size_gb` so the guest sees the new size."""
+        ...
+
+
+@runtime_checkable
 class InterfaceAttachable(Protocol):
     async def attach_interface(
         self, host: str, uuid: str, port_id: str, network_id: str
@@ -193,6 +200,7 @@ CAPABILITY_INTERFACES: dict[str, type] = {
     "operation.swap-volume": VolumeSwappable,
     "operation.attach-volume": VolumeAttachable,
     "operation.detach-volume": VolumeAttachable,
+    "operation.extend-volume": VolumeExtendable,
     "operation.attach-interface": InterfaceAttachable,
     "operation.detach-interface": InterfaceAttachable,
     "operation.live-migrate": LiveMigratable,

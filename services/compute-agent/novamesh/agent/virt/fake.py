@@ -98,6 +98,8 @@ class _Guest:
     console: list[str] = field(default_factory=list)
     # Attached volumes: volume id -> device name.
     volumes: dict[str, str] = field(default_factory=dict)
+    # Attached volumes grown by volume-extended events: volume id -> size in GiB.
+    volume_sizes: dict[str, int] = field(default_factory=dict)
 
     def log(self, line: str) -> None:
         # Bounded like a real serial log ring buffer.
@@ -179,6 +181,7 @@ class FakeDriver(FakeDevices, FakeTopology):
                 snapshots=raw.get("snapshots", []),
                 console=raw.get("console", []),
                 volumes=raw.get("volumes", {}),
+                volume_sizes=raw.get("volume_sizes", {}),
             )
             # A guest caught mid-boot by the restart never finished booting.
             if guest.power_state == PowerState.NOSTATE:
@@ -434,6 +437,8 @@ class FakeDriver(FakeDevices, FakeTopology):
                 rescued=guest.rescued,
                 admin_password_sha256=guest.admin_password_sha256,
                 crash_dumps=guest.crash_dumps,
+                volumes=dict(guest.volumes),
+                volume_sizes=dict(guest.volume_sizes),
             )
         if held is not None:
             state["held_on"] = held.host

@@ -41,6 +41,7 @@ DEVICE_CAPABILITIES = frozenset(
         "operation.attach-volume",
         "operation.attach-tagged-volume",
         "operation.detach-volume",
+        "operation.extend-volume",
         "operation.swap-volume",
         "operation.attach-interface",
         "operation.attach-tagged-interface",
@@ -57,6 +58,7 @@ class _Guest(Protocol):
     disk_gb: int
     interfaces: list[NetworkInterface]
     volumes: dict[str, str]
+    volume_sizes: dict[str, int]
 
     def log(self, line: str) -> None: ...
 
@@ -176,7 +178,16 @@ class FakeDevices:
     async def detach_volume(self, host: str, uuid: str, volume_id: str) -> None:
         g = self._guest(host, uuid)
         g.volumes.pop(volume_id, None)
+        g.volume_sizes.pop(volume_id, None)
         g.log(f"detached volume {volume_id}")
+        self._changed()
+
+    async def extend_volume(self, host: str, uuid: str, volume_id: str, size_gb: int) -> None:
+        g = self._guest(host, uuid)
+        if volume_id not in g.volumes:
+            raise InvalidInstanceState(f"volume {volume_id} is not attached to {uuid}")
+        g.volume_sizes[volume_id] = size_gb
+        g.log(f"volume {volume_id} grew to {size_gb} GiB")
         self._changed()
 
     async def swap_volume(

@@ -1,0 +1,28 @@
+"""Commands that carry external events to a guest's host, and the start-up clean-up of an
+evacuated guest, as plain types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PowerUpdate:
+    uuid: str
+    power_on: bool
+
+
+@dataclass(frozen=True)
+class ExtendVolume:
+    uuid: str
+    volume_id: str
+    size_gb: int
+
+
+@dataclass(frozen=True)
+class DestroyEvacuated:
+    uuid: str
+    migration_uuid: str
+
+
+HostEventCommand = PowerUpdate | ExtendVolume | DestroyEvacuated
