@@ -32,6 +32,13 @@ class NewVolume:
     availability_zone: str | None = None
     snapshot_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # A boot creates its new volumes already attached to its server.
+    status: str = "available"
+    attached_server: str | None = None
+    attached_device: str | None = None
+    attachment_id: str | None = None
+    bootable: bool = False
+    image_metadata: dict[str, str] | None = None
 
 
 async def create(sessions: Sessions, new: NewVolume) -> models.Volume:
@@ -47,7 +54,12 @@ async def create(sessions: Sessions, new: NewVolume) -> models.Volume:
             availability_zone=new.availability_zone,
             snapshot_id=new.snapshot_id,
             properties=dict(new.metadata),
-            status="available",
+            status=new.status,
+            attached_server=new.attached_server,
+            attached_device=new.attached_device,
+            attachment_id=new.attachment_id,
+            bootable=new.bootable,
+            image_metadata=new.image_metadata,
         )
         session.add(row)
     return row

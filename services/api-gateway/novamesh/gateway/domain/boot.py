@@ -26,7 +26,7 @@ from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import ApiError, BadRequest
 from novamesh.gateway.db import catalog, records
-from novamesh.gateway.domain import aggregates, bdm, boot_volumes, quotas, states
+from novamesh.gateway.domain import aggregates, bdm, bdm_legacy, boot_volumes, quotas, states
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.domain.server_groups import add_members, check_member_quota, find_group
 from novamesh.gateway.views.servers import DEFAULT_AVAILABILITY_ZONE
@@ -69,8 +69,8 @@ class BootRequest:
     hostname: str = ""
     # 2.63: ids of the certificates that must have signed the image (shown with the server).
     trusted_image_certificates: list[str] = field(default_factory=list)
-    # The legacy (v1) block_device_mapping was given: volumes only.
-    block_devices: bool = False
+    # The legacy (v1) block_device_mapping as given (schema-valid entries).
+    legacy_block_device_mapping: list[dict[str, object]] = field(default_factory=list)
     block_device_mapping: list[bdm.BlockDevice] = field(default_factory=list)
 
 
@@ -221,13 +221,13 @@ def _requested_networks(req: BootRequest) -> list[agent_pb2.RequestedNetwork]:
 
 async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -> BootResult:
     policy.authorize(who, "os_compute_api:servers:create", who.project_id)
-    if req.block_devices and req.block_device_mapping:
+    if req.legacy_block_device_mapping and req.block_device_mapping:
         raise BadRequest("Using different block_device_mapping syntaxes is not allowed")
-    if req.block_devices:
-        raise bdm.legacy_unsupported()
+    if req.legacy_block_device_mapping:
+        req = dataclasses.replace(req, block_device_mapping=_from_legacy(req))
     from_volume = bdm.boots_from_volume(req.block_device_mapping)
     image_ref = req.image_ref or bdm.root_image(req.block_device_mapping)
-    if not image_ref and not from_volume:
+    if not image_ref and not req.block_device_mapping:
         raise BadRequest("Missing imageRef attribute")
     if bdm.volumes(req.block_device_mapping) and req.max_count > 1:
         raise BadRequest("Cannot attach one or more volumes to multiple instances")
@@ -239,7 +239,15 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     image = await _image(deps, who, image_ref) if image_ref else None
     if image is not None and not from_volume:
         _check_fit(flavor, image)
-    devices = _block_devices(req, image.id if image is not None else "", flavor)
+    volume_images = await _volume_images(deps, who, req.block_device_mapping)
+    devices = _block_devices(deps, req, image.id if image is not None else "", flavor)
+    boot_image = image
+    if from_volume:
+        # A volume-backed server has no image of its own (image ""); its image metadata,
+        # for the scheduler and the guest, is the one its root volume is made from.
+        boot_image = volume_images.get(bdm.root_volume_image(devices)) or image
+        if boot_image is not None:
+            _check_fit_volume(flavor, boot_image, devices)
     key_data = ""
     if req.key_name:
         keypair = await catalog.get_keypair(deps.sessions, who.user_id, req.key_name)
@@ -258,7 +266,11 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     admin_pass = req.admin_pass or generate_password()
     reservation_id = "r-" + secrets.token_hex(4)
     flavor_msg = to_flavor(flavor)
-    image_meta = to_image_meta(image) if image is not None else request_spec_pb2.ImageMeta()
+    image_meta = (
+        to_image_meta(boot_image) if boot_image is not None else request_spec_pb2.ImageMeta()
+    )
+    if from_volume:
+        image_meta.id = ""
     auto_disk = req.auto_disk_config
     if auto_disk is None:
         auto_disk = str(image_meta.properties.get("auto_disk_config", "")).lower() == "true"
@@ -298,8 +310,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         sysmeta["server_group"] = group.uuid
     server_uuids = [str(uuidlib.uuid4()) for _ in range(count)]
     # Volumes go with a single server (checked above); taken before anything is recorded.
-    volume_devices = bdm.volumes(devices)
-    claimed = await boot_volumes.claim(deps, who, server_uuids[0], volume_devices)
+    claimed = await boot_volumes.claim(deps, who, server_uuids[0], devices, volume_images)
     instances = []
     for index in range(count):
         name = req.name if count == 1 else f"{req.name}-{index + 1}"
@@ -317,7 +328,7 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
             power_state=0,
             availability_zone=zone,
             flavor=flavor_msg,
-            image_ref=image.id if image is not None else "",
+            image_ref=image.id if image is not None and not from_volume else "",
             key_name=req.key_name,
             key_data=key_data,
             metadata=req.metadata,
@@ -376,14 +387,50 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
     return BootResult(instances, admin_pass, reservation_id)
 
 
-def _block_devices(req: BootRequest, image_id: str, flavor: models.Flavor) -> list[bdm.BlockDevice]:
+def _block_devices(
+    deps: Deps, req: BootRequest, image_id: str, flavor: models.Flavor
+) -> list[bdm.BlockDevice]:
     requested = [dataclasses.replace(d) for d in req.block_device_mapping]
     for device in requested:
         # The root image may be named by URL in imageRef and by id in the mapping.
-        if device.source_type == "image" and device.boot_index == 0 and not req.image_ref:
+        if (
+            device.source_type == "image"
+            and device.destination_type == "local"
+            and device.boot_index == 0
+            and not req.image_ref
+        ):
             device.uuid = image_id
     disks = bdm.FlavorDisks(flavor.root_gb, flavor.ephemeral_gb, flavor.swap)
-    return bdm.check(requested, image_id, disks)
+    return bdm.check(requested, image_id, disks, deps.cfg.api.max_local_block_devices)
+
+
+def _from_legacy(req: BootRequest) -> list[bdm.BlockDevice]:
+    image_id = req.image_ref.rstrip("/").rsplit("/", 1)[-1] if req.image_ref else ""
+    return bdm_legacy.convert([dict(raw) for raw in req.legacy_block_device_mapping], image_id)
+
+
+async def _volume_images(
+    deps: Deps, who: Identity, requested: list[bdm.BlockDevice]
+) -> dict[str, models.Image]:
+    """The images new volumes are made from, each visible and active, as Nova's _validate_bdm
+    requires ("failed to get image")."""
+    found: dict[str, models.Image] = {}
+    for image_id in bdm.volume_images(requested):
+        try:
+            found[image_id] = await _image(deps, who, image_id)
+        except BadRequest:
+            raise bdm.invalid(f"failed to get image {image_id}.") from None
+    return found
+
+
+def _check_fit_volume(
+    flavor: models.Flavor, image: models.Image, devices: list[bdm.BlockDevice]
+) -> None:
+    """Nova's checks of a volume-backed boot's image: memory against min_ram, and a root
+    volume the boot creates against min_disk (the flavor's disk does not count)."""
+    if image.min_ram and flavor.memory_mb < image.min_ram:
+        raise BadRequest("Flavor's memory is too small for requested image.")
+    bdm.check_root_volume_size(devices, image.min_disk or 0)
 
 
 def _root_device_name(devices: list[bdm.BlockDevice]) -> str:
@@ -409,7 +456,8 @@ def _bdm_message(device: bdm.BlockDevice) -> block_devices_pb2.BlockDevice:
         volume_size=device.volume_size or 0,
         delete_on_termination=device.delete_on_termination,
         image_id=device.uuid if device.source_type == "image" else "",
-        volume_id=device.uuid if device.source_type == "volume" else "",
+        volume_id=device.volume_id or (device.uuid if device.source_type == "volume" else ""),
+        volume_type=device.volume_type,
         tag=device.tag,
     )
 

@@ -1,63 +1,131 @@
-"""The volumes a boot maps (block_device_mapping_v2 `volume` → `volume`): each must be the
-project's, and available; the boot takes it (in-use, attached to the new server) before the
-build is recorded, and gives it back if the boot fails. The router gives it back when the
-server is deleted.
+"""The volumes of a boot in the built-in volume store. Mapped existing volumes (`volume` →
+`volume`) must be the project's and available; the boot takes them (in-use, attached to the
+new server). Mappings from an image or blank to a volume get a new volume of their size,
+created in-use for the server (from an image: bootable, with the image's metadata, as Cinder
+records volume_image_metadata); the host's driver fills it from the image. All of it happens
+before the build is recorded; if the boot fails, taken volumes are given back and created
+ones deleted. When the server is deleted the router gives its volumes back, deleting those
+mapped with delete_on_termination.
 
-DB round trips: per volume one read and one conditional update.
+DB round trips: per existing volume one read and one conditional update; per new volume one
+insert.
 """
 
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
+from novamesh.common.apidb import models
 from novamesh.gateway.api.auth import Identity
 from novamesh.gateway.api.errors import BadRequest
 from novamesh.gateway.db import volumes as store
 from novamesh.gateway.domain import bdm
 from novamesh.gateway.domain.deps import Deps
 
-# The device names Nova's libvirt driver gives disks in boot order.
-_DEVICES = [f"/dev/vd{chr(ord('a') + i)}" for i in range(26)]
+
+@dataclass
+class Claimed:
+    """What a boot took from the volume store, to undo if it fails."""
+
+    taken: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+
+
+def image_metadata(image: models.Image) -> dict[str, str]:
+    """Cinder's volume_image_metadata of a volume made from `image`."""
+    meta = {
+        "image_id": image.id,
+        "image_name": image.name or "",
+        "checksum": image.checksum or "",
+        "container_format": image.container_format or "",
+        "disk_format": image.disk_format or "",
+        "min_disk": str(image.min_disk or 0),
+        "min_ram": str(image.min_ram or 0),
+        "size": str(image.size or 0),
+    }
+    meta.update({str(k): str(v) for k, v in (image.properties or {}).items()})
+    return meta
 
 
 async def claim(
-    deps: Deps, who: Identity, server_uuid: str, devices: Sequence[bdm.BlockDevice]
-) -> list[str]:
-    """Take every mapped volume for the server; all or none. Returns the volume ids taken."""
-    taken: list[str] = []
+    deps: Deps,
+    who: Identity,
+    server_uuid: str,
+    devices: Sequence[bdm.BlockDevice],
+    images: Mapping[str, models.Image],
+) -> Claimed:
+    """Take every mapped volume and create every new one for the server; all or none."""
+    claimed = Claimed()
     try:
-        for index, device in enumerate(devices):
-            volume = await store.get(deps.sessions, device.uuid)
-            if volume is None or (not who.is_admin and volume.project_id != who.project_id):
-                raise BadRequest(
-                    f"Block Device Mapping is Invalid: failed to get volume {device.uuid}."
-                )
-            name = device.device_name or _DEVICES[min(index, len(_DEVICES) - 1)]
-            moved = volume.status == "available" and await store.move(
-                deps.sessions,
-                device.uuid,
-                "available",
-                status="in-use",
-                attached_server=server_uuid,
-                attached_device=name,
-                attachment_id=str(uuidlib.uuid4()),
-            )
-            if not moved:
-                raise BadRequest(
-                    f"Invalid volume: volume '{device.uuid}' status must be 'available'. "
-                    f"Currently in '{volume.status}'"
-                )
-            device.device_name = name
-            taken.append(device.uuid)
+        for device in devices:
+            if device.source_type == "volume":
+                await _take(deps, who, server_uuid, device)
+                claimed.taken.append(device.uuid)
+            elif device.creates_volume:
+                await _create(deps, who, server_uuid, device, images.get(device.uuid))
+                claimed.created.append(device.volume_id)
     except BaseException:
-        await release(deps, taken)
+        await release(deps, claimed)
         raise
-    return taken
+    return claimed
 
 
-async def release(deps: Deps, volume_ids: Sequence[str]) -> None:
-    for volume_id in volume_ids:
+async def _take(deps: Deps, who: Identity, server_uuid: str, device: bdm.BlockDevice) -> None:
+    volume = await store.get(deps.sessions, device.uuid)
+    if volume is None or (not who.is_admin and volume.project_id != who.project_id):
+        raise bdm.invalid(f"failed to get volume {device.uuid}.")
+    moved = volume.status == "available" and await store.move(
+        deps.sessions,
+        device.uuid,
+        "available",
+        status="in-use",
+        attached_server=server_uuid,
+        attached_device=device.device_name,
+        attachment_id=str(uuidlib.uuid4()),
+    )
+    if not moved:
+        raise BadRequest(
+            f"Invalid volume: volume '{device.uuid}' status must be 'available'. "
+            f"Currently in '{volume.status}'"
+        )
+    # As Nova's _bdm_validate_set_size_and_instance: the mapping carries the volume's size,
+    # which the host's driver sizes the disk by.
+    device.volume_size = volume.size
+    device.volume_id = device.uuid
+
+
+async def _create(
+    deps: Deps,
+    who: Identity,
+    server_uuid: str,
+    device: bdm.BlockDevice,
+    image: models.Image | None,
+) -> None:
+    device.volume_id = str(uuidlib.uuid4())
+    await store.create(
+        deps.sessions,
+        store.NewVolume(
+            id=device.volume_id,
+            project_id=who.project_id,
+            user_id=who.user_id,
+            size=device.volume_size or 1,
+            volume_type=device.volume_type or None,
+            status="in-use",
+            attached_server=server_uuid,
+            attached_device=device.device_name,
+            attachment_id=str(uuidlib.uuid4()),
+            bootable=image is not None,
+            image_metadata=image_metadata(image) if image is not None else None,
+        ),
+    )
+
+
+async def release(deps: Deps, claimed: Claimed) -> None:
+    for volume_id in claimed.created:
+        await store.remove(deps.sessions, volume_id, "in-use")
+    for volume_id in claimed.taken:
         await store.move(
             deps.sessions,
             volume_id,

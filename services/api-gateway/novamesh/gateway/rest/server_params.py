@@ -227,7 +227,7 @@ def boot_request(body: dict[str, Any]) -> BootRequest:
         host=server.get("host", ""),
         hypervisor_hostname=server.get("hypervisor_hostname", ""),
         hostname=server.get("hostname", ""),
-        block_devices=bool(server.get("block_device_mapping")),
+        legacy_block_device_mapping=list(server.get("block_device_mapping") or []),
         block_device_mapping=[bdm.parse(d) for d in server.get("block_device_mapping_v2", [])],
     )
 

@@ -41,6 +41,35 @@ _BDM_V2: dict[str, Any] = {
     },
 }
 
+# Nova's legacy block_device_mapping (v1) entry.
+_BDM_V1: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "virtual_name": {"type": "string", "maxLength": 255},
+            "volume_id": types.uuid,
+            "snapshot_id": types.uuid,
+            "volume_size": {
+                "type": ["integer", "string"],
+                "pattern": "^[0-9]+$",
+                "minimum": 1,
+                "maximum": 2**31 - 1,
+            },
+            "device_name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "pattern": "^[a-zA-Z0-9._-r/]*$",
+            },
+            "delete_on_termination": types.boolean,
+            "no_device": {},
+            "connection_info": {"type": "string", "maxLength": 16777215},
+        },
+        "additionalProperties": False,
+    },
+}
+
 _HINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -88,7 +117,7 @@ _BASE_CREATE: dict[str, Any] = {
                     },
                 },
                 "availability_zone": {"type": "string", "minLength": 1, "maxLength": 255},
-                "block_device_mapping": {"type": "array"},
+                "block_device_mapping": _BDM_V1,
                 "block_device_mapping_v2": _BDM_V2,
                 "config_drive": types.boolean,
                 "key_name": types.name,
