@@ -21,6 +21,7 @@ from novamesh.cells.conductor import Conductor
 from novamesh.cells.core import Conflict, Core, NotFound, Unavailable
 from novamesh.cells.db.queries import BadQuery, ListQuery, normalise_sort
 from novamesh.cells.edits import Edits
+from novamesh.cells.evacuated import EvacuatedGuests
 from novamesh.cells.hoststates import HostStates
 from novamesh.cells.lifecycle import Lifecycle
 from novamesh.cells.reader import Reader
@@ -194,6 +195,10 @@ class RouterServicer(router_pb2_grpc.CellsRouterServiceServicer):
         yield agent_pb2.AgentCommand(
             command_id=str(uuidlib.uuid4()),
             registered=agent_pb2.Registered(cell_uuid=cell.uuid, cell_name=cell.name),
+        )
+        # As Nova's init_host: guests evacuated away while the host was down must go.
+        self._core.spawn(
+            EvacuatedGuests(self._core).clean(cell, agent.hosts), f"evacuated {agent.agent_id}"
         )
         reader = asyncio.create_task(self._read(request_iterator, agent, cell))
         try:
