@@ -10,7 +10,12 @@ from novamesh.agent.commands import Build, Command, Power, PowerKind, StateUpdat
 from novamesh.agent.ledger import Outcome
 from novamesh.agent.resources import HostReport
 from novamesh.agent.v1 import agent_pb2, host_topology_pb2
-from novamesh.agent.virt.model import InstanceSpec, NetworkInterface, RequestedNetwork
+from novamesh.agent.virt.model import (
+    BlockDevice,
+    InstanceSpec,
+    NetworkInterface,
+    RequestedNetwork,
+)
 
 _POWER_KINDS = {
     agent_pb2.PowerAction.KIND_START: PowerKind.START,
@@ -187,6 +192,19 @@ def instance_spec_from_proto(spec: agent_pb2.InstanceSpec) -> InstanceSpec:
             RequestedNetwork(n.network_id, n.port_id, n.fixed_ip, n.tag) for n in spec.networks
         ),
         node=spec.node,
+        block_devices=tuple(
+            BlockDevice(
+                source_type=b.source_type,
+                destination_type=b.destination_type,
+                boot_index=b.boot_index,
+                device_name=b.device_name,
+                volume_size=b.volume_size,
+                image_id=b.image_id,
+                volume_id=b.volume_id,
+                guest_format=b.guest_format,
+            )
+            for b in spec.block_devices
+        ),
     )
 
 

@@ -178,3 +178,32 @@ def test_support_levels_cover_every_row() -> None:
     assert list(levels) == list(MATRIX_ROWS)
     assert levels["operation.pause"] == "complete"
     assert levels["operation.live-migrate"] == "complete"
+
+
+async def test_the_boots_volumes_are_recorded_on_the_guest() -> None:
+    from novamesh.agent.convert import instance_spec_from_proto
+    from novamesh.agent.v1 import agent_pb2, block_devices_pb2
+
+    root = block_devices_pb2.BlockDevice(
+        source_type="image",
+        destination_type="volume",
+        boot_index=0,
+        device_name="/dev/vda",
+        volume_size=3,
+        image_id="img",
+        volume_id="v-root",
+    )
+    local_swap = block_devices_pb2.BlockDevice(
+        source_type="blank", destination_type="local", boot_index=-1, guest_format="swap"
+    )
+    proto = agent_pb2.InstanceSpec(uuid="u1", block_devices=[root, local_swap])
+    proto.flavor.root_gb = 10
+    instance = instance_spec_from_proto(proto)
+    assert [v.volume_id for v in instance.volumes] == ["v-root"]
+    assert instance.boots_from_volume and instance.disk_gb == 0
+    driver = make()
+    await driver.spawn("h-1", instance)
+    guest = driver._guests["u1"]
+    assert guest.volumes == {"v-root": "/dev/vda"}
+    assert guest.volume_sizes == {"v-root": 3}
+    assert any("from image img" in line for line in guest.console)

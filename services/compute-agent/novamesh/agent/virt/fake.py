@@ -236,6 +236,13 @@ class FakeDriver(FakeDevices, FakeTopology):
         )
         self._guests[instance.uuid] = guest
         guest.interfaces = self._plug(instance)
+        for volume in instance.volumes:
+            # The boot's volumes, root first: what a real host would attach (and fill from
+            # the image for a volume made from one).
+            guest.volumes[volume.volume_id] = volume.device_name
+            guest.volume_sizes[volume.volume_id] = volume.volume_size
+            source = f" from image {volume.image_id}" if volume.image_id else ""
+            guest.log(f"volume {volume.volume_id}{source} at {volume.device_name}")
         guest.log(f"booting {instance.uuid} on {host}")
         if self._settings.spawn_seconds > 0:
             await asyncio.sleep(self._settings.spawn_seconds)

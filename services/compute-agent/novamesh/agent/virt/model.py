@@ -16,6 +16,25 @@ class RequestedNetwork:
 
 
 @dataclass(frozen=True)
+class BlockDevice:
+    """One of the boot's block devices (its mapping, as the gateway normalised it)."""
+
+    source_type: str
+    destination_type: str
+    boot_index: int = -1
+    device_name: str = ""
+    # GiB (MiB for swap).
+    volume_size: int = 0
+    image_id: str = ""
+    volume_id: str = ""
+    guest_format: str = ""
+
+    @property
+    def is_volume(self) -> bool:
+        return self.destination_type == "volume" and bool(self.volume_id)
+
+
+@dataclass(frozen=True)
 class InstanceSpec:
     """What the router asked this host to run."""
 
@@ -43,11 +62,23 @@ class InstanceSpec:
     # Empty means Nova's "auto": one port on the default network.
     networks: tuple[RequestedNetwork, ...] = ()
     node: str = ""
+    # The boot's block devices, root first; volumes among them are the built-in store's.
+    block_devices: tuple[BlockDevice, ...] = ()
+
+    @property
+    def volumes(self) -> tuple[BlockDevice, ...]:
+        return tuple(b for b in self.block_devices if b.is_volume)
+
+    @property
+    def boots_from_volume(self) -> bool:
+        return any(b.boot_index == 0 for b in self.volumes)
 
     @property
     def disk_gb(self) -> int:
-        """Local disk the guest occupies (swap counted in whole GiB, rounded up)."""
-        return self.root_gb + self.ephemeral_gb + (self.swap_mb + 1023) // 1024
+        """Local disk the guest occupies (swap counted in whole GiB, rounded up); a root
+        volume is not local (as placement counts a volume-backed server)."""
+        root = 0 if self.boots_from_volume else self.root_gb
+        return root + self.ephemeral_gb + (self.swap_mb + 1023) // 1024
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Hot-plugged devices of a running or stopped guest: local volumes (attach, detach, extend,
-swap) and network interfaces. Mixed into the driver; changes go to both the live domain and
-its persistent definition, and are remembered in the guest's files so a rebuilt domain XML
-keeps them."""
+swap) and network interfaces; and the volumes a guest is built with (boot from volume).
+Mixed into the driver; changes go to both the live domain and its persistent definition, and
+are remembered in the guest's files so a rebuilt domain XML keeps them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from novamesh.agent.virt.libvirt.guest import (
     interface_element,
     to_xml,
 )
+from novamesh.agent.virt.libvirt.imagebackend import ImageCache
 from novamesh.agent.virt.libvirt.instances import InstanceFiles
 from novamesh.agent.virt.libvirt.settings import LibvirtSettings
 from novamesh.agent.virt.model import (
@@ -34,6 +35,7 @@ from novamesh.agent.virt.model import (
 class DeviceOps:
     settings: LibvirtSettings
     _conn: Connection
+    images: ImageCache
 
     async def _domain(self, uuid: str) -> libvirt.virDomain:
         raise NotImplementedError
@@ -52,6 +54,26 @@ class DeviceOps:
 
     def volume_path(self, volume_id: str) -> Path:
         return self.settings.instances_path / "volumes" / f"{volume_id}.qcow2"
+
+    async def _boot_volumes(self, spec: InstanceSpec) -> None:
+        """Make the boot's volumes and note them as the guest's disks at their device names
+        (a root volume is vda, which the domain boots): a volume made from an image gets the
+        image written into it, a blank one is empty; each of its requested size. A volume
+        file that exists already (an existing volume, a rebuild or unshelve) is kept."""
+        files = self._files(spec.uuid)
+        files.dir.mkdir(parents=True, exist_ok=True)
+        for volume in spec.volumes:
+            path = self.volume_path(volume.volume_id)
+            if not path.exists():
+                size = max(1, volume.volume_size)
+                if volume.source_type == "image" and volume.image_id:
+                    await self.images.create_volume(volume.image_id, path, size)
+                else:
+                    await imagebackend.create_blank(path, size)
+            target = volume.device_name.removeprefix("/dev/")
+            if not target:
+                raise DriverError(f"volume {volume.volume_id} has no device name")
+            files.set_volume(volume.volume_id, target)
 
     async def attach_volume(self, host: str, uuid: str, volume_id: str, device: str) -> None:
         """Built-in local block storage: the volume is a qcow2 file (1 GiB when new)."""

@@ -318,6 +318,8 @@ class LibvirtDriver(MoveOps, DeviceOps):
             await self.images.create_root_disk(instance.image_id, files.disk, instance.root_gb)
         if instance.ephemeral_gb:
             await imagebackend.create_blank(files.ephemeral, instance.ephemeral_gb)
+        if not self._lxc:
+            await self._boot_volumes(instance)
         requested = instance.networks or (RequestedNetwork(),)
         interfaces = tuple(
             network.interface_for(self.settings.network_name, instance.uuid, n, req)

@@ -104,6 +104,28 @@ class ImageCache:
             await qemu_img("resize", "-q", str(dest), f"{size_gb}G")
         return dest
 
+    async def create_volume(self, image_id: str, dest: Path, size_gb: int) -> Path:
+        """A volume of `size_gb` holding a standalone copy of the image (a volume outlives
+        the host's image cache, so it does not sit on the cached base as a root disk does)."""
+        base = await self.fetch(image_id)
+        try:
+            info = await disk_info(base)
+        except DriverError as exc:
+            raise DriverError(f"image {image_id} is not a usable disk image: {exc}") from exc
+        if size_gb * GIB < info.virtual_size:
+            raise DriverError(
+                f"volume ({size_gb} GiB) is smaller than image {image_id}", retryable=False
+            )
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(f"{dest.name}.part")
+        try:
+            await qemu_img("convert", "-q", "-f", info.fmt, "-O", "qcow2", str(base), str(partial))
+            await qemu_img("resize", "-q", str(partial), f"{size_gb}G")
+            os.replace(partial, dest)
+        finally:
+            partial.unlink(missing_ok=True)
+        return dest
+
     async def create_rootfs(self, image_id: str, dest: Path) -> Path:
         """An LXC guest's root directory: the image, a (gzipped) tar archive, unpacked."""
         base = await self.fetch(image_id)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from novamesh.agent.virt.model import InstanceSpec, NetworkInterface, RequestedNetwork
+from novamesh.agent.virt.model import BlockDevice, InstanceSpec, NetworkInterface, RequestedNetwork
 
 CONSOLE_LOG_MAX = 100 * 1024  # Nova returns at most the last 100 KiB of the log.
 
@@ -105,6 +105,7 @@ def _load(path: Path) -> tuple[InstanceSpec, tuple[NetworkInterface, ...]] | Non
     raw: dict[str, Any] = json.loads(path.read_text())
     spec = dict(raw["spec"])
     spec["networks"] = tuple(RequestedNetwork(**n) for n in spec.get("networks", ()))
+    spec["block_devices"] = tuple(BlockDevice(**b) for b in spec.get("block_devices", ()))
     return (
         InstanceSpec(**spec),
         tuple(NetworkInterface(**i) for i in raw.get("interfaces", ())),
