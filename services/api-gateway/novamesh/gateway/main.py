@@ -43,6 +43,7 @@ from novamesh.gateway.clients.devices import GrpcDevices
 from novamesh.gateway.clients.router import GrpcRouter
 from novamesh.gateway.clients.services import ServicesClient
 from novamesh.gateway.console.server import ConsoleProxy
+from novamesh.gateway.domain import image_cleanup
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest import catalog, subresources
 from novamesh.gateway.rest.aggregates import AggregatesRest, AvailabilityZonesRest
@@ -159,6 +160,8 @@ async def build(cfg: Config) -> service.ServiceSpec:
     console_proxy = ConsoleProxy(cfg.console, sessions, console_devices)
 
     async def on_start() -> None:
+        # Image cleanup watches outlive a gateway: resume this one's, take over stale ones.
+        image_cleanup.start(deps)
         try:
             await console_proxy.start()
         except OSError as err:
@@ -166,6 +169,7 @@ async def build(cfg: Config) -> service.ServiceSpec:
             LOG.error("console proxy cannot listen on %s: %s", cfg.console.listen, err)
 
     async def on_stop() -> None:
+        await image_cleanup.stop(deps)
         await console_proxy.stop()
         await console_devices.close()
         await router.close()

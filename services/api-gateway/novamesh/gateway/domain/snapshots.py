@@ -59,7 +59,7 @@ async def snapshot(
     except Exception:
         await images.delete(Caller(who.user_id, inst.project_id, ("admin",)), created.id)
         raise
-    image_cleanup.after_snapshot(deps, inst.uuid, created.id, inst.project_id)
+    await image_cleanup.after_snapshot(deps, inst.uuid, created.id, inst.project_id)
     if backup is not None:
         await _rotate(deps, inst, backup, keep=created.id)
     return created.id
@@ -92,7 +92,7 @@ async def shelve(deps: Deps, who: Identity, request_id: str, inst: router_pb2.In
     except Exception:
         await images.delete(owner, created.id)
         raise
-    image_cleanup.after_snapshot(deps, inst.uuid, created.id, inst.project_id)
+    await image_cleanup.after_snapshot(deps, inst.uuid, created.id, inst.project_id)
 
 
 async def _rotate(deps: Deps, inst: router_pb2.Instance, backup: Backup, keep: str) -> None:

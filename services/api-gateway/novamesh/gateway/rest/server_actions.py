@@ -91,7 +91,7 @@ async def run(deps: Deps, call: Call, inst: router_pb2.Instance, name: str, arg:
         await actions.run(deps, who, rid, inst, "unshelve", _unshelve_params(call, inst, arg))
         shelved_image = inst.system_metadata.get("shelved_image_id")
         if shelved_image:
-            image_cleanup.after_unshelve(deps, inst.uuid, shelved_image, inst.project_id)
+            await image_cleanup.after_unshelve(deps, inst.uuid, shelved_image, inst.project_id)
         return Reply(None, 202)
     if name == "injectNetworkInfo":
         policy.authorize(who, actions.INJECT_NETWORK_INFO, inst.project_id)

@@ -29,6 +29,7 @@ from novamesh.compute.v1 import (
     servers_pb2_grpc,
 )
 from novamesh.gateway.clients.router import GrpcRouter
+from novamesh.gateway.domain import image_cleanup
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.main import compute_registrars
 from novamesh.gateway.testing.fake_devices import FakeDevices
@@ -205,6 +206,7 @@ async def running(tmp_path: Path) -> AsyncIterator[Gateway]:
         gateway.services = services
         yield gateway
     finally:
+        await image_cleanup.stop(deps)
         await channel.close(None)
         await server.stop(None)
         await client_router.close()
