@@ -34,6 +34,7 @@ from novamesh.cells.devices import Devices, DriverLacks
 from novamesh.cells.registry import Cell
 from novamesh.cells.v1 import server_devices_pb2 as sd
 from novamesh.common import context
+from novamesh.common.db import utcnow
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,11 +119,11 @@ class ServerEvents:
             raise NotFound(f"Instance {uuid} could not be found on a host.")
         return cell, row
 
-    async def _start_action(self, cell: Cell, uuid: str, action: str, request_id: str) -> None:
+    async def _start_action(self, cell: Cell, uuid: str, action: str, request_id: str) -> int:
         ctx = context.current()
 
-        async def work(session: AsyncSession) -> None:
-            await inst_db.start_action(
+        async def work(session: AsyncSession) -> int:
+            row = await inst_db.start_action(
                 session,
                 uuid,
                 action,
@@ -130,15 +131,35 @@ class ServerEvents:
                 ctx.user_id if ctx else "",
                 ctx.project_id if ctx else "",
             )
+            return row.id
 
-        await self._core.in_cell(cell, work)
+        action_id: int = await self._core.in_cell(cell, work)
+        return action_id
 
     async def _finish(
-        self, cell: Cell, uuid: str, action: str, event: str, host: str, error: str = ""
+        self, cell: Cell, uuid: str, action_id: int, event: str, host: str, error: str = ""
     ) -> None:
+        """The compute event of the action this event started (several events of one request
+        may each have started one, so the action is named by its row)."""
+
         async def work(session: AsyncSession) -> None:
-            result = "Error" if error else "Success"
-            await inst_db.record_event(session, uuid, event, result, host, error, action)
+            now = utcnow()
+            session.add(
+                models.InstanceActionEvent(
+                    action_id=action_id,
+                    event=event,
+                    start_time=now,
+                    finish_time=now,
+                    result="Error" if error else "Success",
+                    host=host or None,
+                    details=error or None,
+                )
+            )
+            action = await session.get(models.InstanceAction, action_id)
+            if action is not None:
+                action.finish_time = now
+                if error:
+                    action.message = "Error"
             if error:
                 await inst_db.add_fault(session, uuid, 500, error, host=host)
 
@@ -154,7 +175,7 @@ class ServerEvents:
             return
         uuid = event.server_uuid
         cell, row = await self._instance(uuid)
-        await self._start_action(cell, uuid, action, request_id)
+        action_id = await self._start_action(cell, uuid, action, request_id)
         if not power_update_applies(row.vm_state, row.task_state, row.power_state or 0, event.tag):
             LOG.info(
                 "power-update %s for %s is a no-op in vm_state %s, task_state %s",
@@ -163,7 +184,7 @@ class ServerEvents:
                 row.vm_state,
                 row.task_state,
             )
-            await self._finish(cell, uuid, action, POWER_UPDATE_EVENT, row.host or "")
+            await self._finish(cell, uuid, action_id, POWER_UPDATE_EVENT, row.host or "")
             return
         host = row.host or ""
         command = agent_pb2.AgentCommand(
@@ -171,23 +192,23 @@ class ServerEvents:
                 instance_uuid=uuid, power_on=event.tag == "POWER_ON"
             )
         )
-        self._core.spawn(self._run(cell, uuid, action, host, command), f"power-update {uuid}")
+        self._core.spawn(self._run(cell, uuid, action_id, host, command), f"power-update {uuid}")
 
     async def _run(
-        self, cell: Cell, uuid: str, action: str, host: str, command: agent_pb2.AgentCommand
+        self, cell: Cell, uuid: str, action_id: int, host: str, command: agent_pb2.AgentCommand
     ) -> None:
         outcome = await self._core.hub.call(host, command, self._timeout)
         # The agent reports the power transitions and their event itself; only a command that
         # never ran leaves the action to close here.
         if not outcome.ok:
-            await self._finish(cell, uuid, action, POWER_UPDATE_EVENT, host, outcome.error)
+            await self._finish(cell, uuid, action_id, POWER_UPDATE_EVENT, host, outcome.error)
 
     # ---- volume-extended ------------------------------------------------------------------
 
     async def _volume_extended(self, event: ExternalEvent, request_id: str) -> None:
         uuid, volume_id = event.server_uuid, event.tag
         cell, row = await self._instance(uuid)
-        await self._start_action(cell, uuid, "extend_volume", request_id)
+        action_id = await self._start_action(cell, uuid, "extend_volume", request_id)
         host = row.host or ""
 
         async def resize_bdm(session: AsyncSession) -> bool:
@@ -207,27 +228,23 @@ class ServerEvents:
 
         if not await self._core.in_cell(cell, resize_bdm):
             LOG.warning("extend volume failed: volume %s is not attached to %s", volume_id, uuid)
-            await self._finish(cell, uuid, "extend_volume", EXTEND_VOLUME_EVENT, host)
+            await self._finish(cell, uuid, action_id, EXTEND_VOLUME_EVENT, host)
             return
         command = agent_pb2.AgentCommand(
             extend_volume=host_events_pb2.ExtendVolume(
                 instance_uuid=uuid, volume_id=volume_id, size_gb=event.volume_size_gb
             )
         )
-        self._core.spawn(self._extend(cell, uuid, host, command), f"volume-extended {uuid}")
+        self._core.spawn(
+            self._extend(cell, uuid, action_id, host, command), f"volume-extended {uuid}"
+        )
 
     async def _extend(
-        self, cell: Cell, uuid: str, host: str, command: agent_pb2.AgentCommand
+        self, cell: Cell, uuid: str, action_id: int, host: str, command: agent_pb2.AgentCommand
     ) -> None:
         outcome = await self._core.hub.call(host, command, self._timeout)
-        await self._finish(
-            cell,
-            uuid,
-            "extend_volume",
-            EXTEND_VOLUME_EVENT,
-            host,
-            "" if outcome.ok else outcome.error,
-        )
+        error = "" if outcome.ok else outcome.error
+        await self._finish(cell, uuid, action_id, EXTEND_VOLUME_EVENT, host, error)
 
     # ---- network-vif-deleted --------------------------------------------------------------
 
