@@ -1,5 +1,6 @@
 """Through the real Envoy: booting as `openstack server create` does (with a block device
-mapping), flavor extra specs and access, quotas enforced on boot, limits, network proxies."""
+mapping), flavor extra specs and access, quotas enforced on boot, limits, network proxies,
+boot from volume (an existing volume, one made from an image, the legacy mapping)."""
 
 from __future__ import annotations
 
@@ -51,19 +52,6 @@ def test_boot_with_the_clis_block_device_mapping(mesh: Mesh) -> None:
         assert resp.status_code == 202, resp.text
         server_id = resp.json()["server"]["id"]
         assert wait_for_status(c, server_id, "ACTIVE", "ERROR")["status"] == "ACTIVE"
-        volume = {
-            "source_type": "image",
-            "destination_type": "volume",
-            "uuid": image,
-            "volume_size": 1,
-            "boot_index": 1,
-        }
-        refused = c.post(
-            "/v2.1/servers",
-            json={"server": {**server, "block_device_mapping_v2": [_root(image), volume]}},
-        )
-        assert refused.status_code == 400
-        assert "cannot fill a volume" in refused.json()["badRequest"]["message"]
         assert c.delete(f"/v2.1/servers/{server_id}").status_code == 204
         wait_for_gone(c, server_id)
 
@@ -194,3 +182,80 @@ def test_boot_from_a_volume_and_give_it_back(mesh: Mesh) -> None:
             lambda: c.get(f"/v2.1/os-volumes/{volume_id}").json()["volume"]["status"], "available"
         )
         assert c.delete(f"/v2.1/os-volumes/{volume_id}").status_code == 202
+
+
+def _volumes(c: httpx.Client) -> dict[str, dict[str, object]]:
+    listed = c.get("/v2.1/os-volumes/detail")
+    assert listed.status_code == 200, listed.text
+    return {v["id"]: v for v in listed.json()["volumes"]}
+
+
+def test_boot_from_a_volume_made_from_an_image(mesh: Mesh) -> None:
+    flavor, image = flavor_and_image(mesh)
+    with client(mesh, "2.35") as c:
+        before = _volumes(c)
+        root = {
+            "boot_index": 0,
+            "uuid": image,
+            "source_type": "image",
+            "destination_type": "volume",
+            "volume_size": 1,
+        }
+        blank = {"source_type": "blank", "destination_type": "volume", "boot_index": 1}
+        server = {"name": "e2e-bfv-image", "flavorRef": flavor}
+        for bad in ([{**root, "volume_size": None}], [root, blank], [{**root, "boot_index": 1}]):
+            refused = c.post(
+                "/v2.1/servers",
+                json={"server": {**server, "imageRef": "", "block_device_mapping_v2": bad}},
+            )
+            assert refused.status_code == 400, refused.text
+        assert _volumes(c) == before
+        mapping = [{**root, "delete_on_termination": True}, {**blank, "volume_size": 2}]
+        resp = c.post(
+            "/v2.1/servers", json={"server": {**server, "block_device_mapping_v2": mapping}}
+        )
+        assert resp.status_code == 202, resp.text
+        server_id = resp.json()["server"]["id"]
+        shown = wait_for_status(c, server_id, "ACTIVE", "ERROR")
+        assert shown["status"] == "ACTIVE", shown.get("fault")
+        assert shown["image"] == ""
+        attached = shown["os-extended-volumes:volumes_attached"]
+        assert len(attached) == 2 and not any(a["id"] in before for a in attached)
+        volumes = _volumes(c)
+        sizes = sorted((volumes[a["id"]]["size"], volumes[a["id"]]["status"]) for a in attached)
+        assert sizes == [(1, "in-use"), (2, "in-use")]
+        devices = {
+            a["volumeId"]: a["device"]
+            for a in c.get(f"/v2.1/servers/{server_id}/os-volume_attachments").json()[
+                "volumeAttachments"
+            ]
+        }
+        root_id = next(v for v, d in devices.items() if d == "/dev/vda")
+        blank_id = next(v for v, d in devices.items() if d == "/dev/vdb")
+        assert volumes[root_id]["size"] == 1
+        assert c.delete(f"/v2.1/servers/{server_id}").status_code == 204
+        wait_for_gone(c, server_id)
+        # delete_on_termination: the root goes with the server, the blank one is given back.
+        _eventually(lambda: c.get(f"/v2.1/os-volumes/{root_id}").status_code, 404)
+        _eventually(
+            lambda: c.get(f"/v2.1/os-volumes/{blank_id}").json()["volume"]["status"], "available"
+        )
+        assert c.delete(f"/v2.1/os-volumes/{blank_id}").status_code == 202
+
+
+def test_boot_from_a_volume_with_the_legacy_mapping(mesh: Mesh) -> None:
+    flavor, _ = flavor_and_image(mesh)
+    with client(mesh, "2.35") as c:
+        volume_id = c.post("/v2.1/os-volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+        legacy = [{"volume_id": volume_id, "device_name": "vda", "delete_on_termination": True}]
+        server = {"name": "e2e-bfv-legacy", "flavorRef": flavor, "block_device_mapping": legacy}
+        resp = c.post("/v2.1/servers", json={"server": server})
+        assert resp.status_code == 202, resp.text
+        server_id = resp.json()["server"]["id"]
+        shown = wait_for_status(c, server_id, "ACTIVE", "ERROR")
+        assert shown["status"] == "ACTIVE", shown.get("fault")
+        attached = shown["os-extended-volumes:volumes_attached"]
+        assert attached == [{"id": volume_id, "delete_on_termination": True}]
+        assert c.delete(f"/v2.1/servers/{server_id}").status_code == 204
+        wait_for_gone(c, server_id)
+        _eventually(lambda: c.get(f"/v2.1/os-volumes/{volume_id}").status_code, 404)
