@@ -230,6 +230,12 @@ class ServerEvents:
             LOG.warning("extend volume failed: volume %s is not attached to %s", volume_id, uuid)
             await self._finish(cell, uuid, action_id, EXTEND_VOLUME_EVENT, host)
             return
+        if event.volume_size_gb <= 0:
+            # Nova's compute asks the volume service for the new size and fails the event
+            # when the volume is unknown there.
+            missing = f"Volume {volume_id} could not be found."
+            await self._finish(cell, uuid, action_id, EXTEND_VOLUME_EVENT, host, missing)
+            return
         command = agent_pb2.AgentCommand(
             extend_volume=host_events_pb2.ExtendVolume(
                 instance_uuid=uuid, volume_id=volume_id, size_gb=event.volume_size_gb

@@ -5,18 +5,24 @@ bare-metal node changed power or an accelerator was bound. Nova answers each eve
 200 accepted (the server has a host to deliver it to), 404 no such server, 422 the server has
 no host yet (or any more: shelved offloaded), 400 an event that needs a tag came without one.
 
-The mesh's drivers create ports and attach volumes themselves and wait on no outside service,
-so an accepted event has nothing left to wake up on the host: it is acknowledged and logged.
+The accepted events go on to the router, which acts on them as Nova's compute manager does
+(power-update, volume-extended, network-vif-deleted; see the router's server_events module).
+A volume-extended event carries the volume's size as the built-in volume store records it,
+which is what Nova reads from Cinder. As with Nova's cast to the compute host, a router that
+cannot take the events does not change the answer.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from novamesh.gateway.api import policy
 from novamesh.gateway.api.auth import Identity
-from novamesh.gateway.api.errors import NotFound
+from novamesh.gateway.api.errors import ApiError, NotFound
+from novamesh.gateway.db import volumes as volume_store
 from novamesh.gateway.domain import servers
 from novamesh.gateway.domain.deps import Deps
 
@@ -50,8 +56,17 @@ class Event:
     code: int = 0
 
 
-async def deliver(deps: Deps, who: Identity, events: list[Event]) -> list[Event]:
-    """Give each event its code and status; the caller answers 207 unless all are 200."""
+class Sender(Protocol):
+    async def deliver(self, events: Sequence[Event], sizes: dict[str, int]) -> None:
+        """Hand accepted events to the router; `sizes`: volume id -> GiB (volume-extended)."""
+        ...
+
+
+async def deliver(
+    deps: Deps, who: Identity, events: list[Event], sender: Sender | None = None
+) -> list[Event]:
+    """Give each event its code and status, then hand the accepted ones on; the caller
+    answers 207 unless all are 200."""
     policy.authorize(who, POLICY)
     hosts: dict[str, str | None] = {}
     for uuid in {e.server_uuid for e in events}:
@@ -72,4 +87,20 @@ async def deliver(deps: Deps, who: Identity, events: list[Event]) -> list[Event]
             LOG.info(
                 "event %s:%s for instance %s on %s", event.name, event.tag, event.server_uuid, host
             )
+    accepted = [e for e in events if e.code == 200]
+    if accepted and sender is not None:
+        await _hand_on(deps, accepted, sender)
     return events
+
+
+async def _hand_on(deps: Deps, accepted: list[Event], sender: Sender) -> None:
+    sizes: dict[str, int] = {}
+    for event in accepted:
+        if event.name == "volume-extended" and event.tag:
+            volume = await volume_store.get(deps.sessions, event.tag)
+            if volume is not None:
+                sizes[event.tag] = volume.size
+    try:
+        await sender.deliver(accepted, sizes)
+    except ApiError as exc:
+        LOG.warning("the router did not take %d external events: %s", len(accepted), exc)

@@ -9,6 +9,7 @@ from google.api import httpbody_pb2
 from novamesh.compute.v1 import api_server_events_pb2_grpc, rest_pb2
 from novamesh.gateway.api.microversion import APIVersion
 from novamesh.gateway.api.validation import validate
+from novamesh.gateway.clients.server_events import GrpcServerEvents
 from novamesh.gateway.domain import server_events as domain
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply, Rest
@@ -41,9 +42,10 @@ def schema(version: APIVersion) -> dict[str, Any]:
 
 
 class ServerEventsRest(api_server_events_pb2_grpc.ServerEventsRestServiceServicer):
-    def __init__(self, rest: Rest, deps: Deps) -> None:
+    def __init__(self, rest: Rest, deps: Deps, sender: domain.Sender | None = None) -> None:
         self.rest = rest
         self.deps = deps
+        self.sender = sender or GrpcServerEvents(deps.cfg.endpoints.router)
 
     async def CreateServerExternalEvents(self, request: Req, context: Ctx) -> Body:
         async def run(call: Call) -> Reply:
@@ -55,7 +57,7 @@ class ServerEventsRest(api_server_events_pb2_grpc.ServerEventsRestServiceService
                 )
                 for e in body["events"]
             ]
-            done = await domain.deliver(self.deps, call.who, events)
+            done = await domain.deliver(self.deps, call.who, events, self.sender)
             # Nova echoes each event as sent, with its outcome (a tag only when one was sent).
             out = []
             for sent, event in zip(body["events"], done, strict=True):
