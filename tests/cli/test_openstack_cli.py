@@ -137,3 +137,16 @@ def test_server_stop_and_start(cli: Cli) -> None:
 def test_server_delete(cli: Cli) -> None:
     cli.run("server", "delete", "--wait", SERVER)
     assert cli.json("server", "list") == []
+
+
+def test_server_create_boot_from_volume(cli: Cli) -> None:
+    server = cli.json(
+        "server", "create", "--image", "cli-image", "--flavor", "m1.tiny",
+        "--boot-from-volume", "1", "--wait", "cli-bfv",
+    )  # fmt: skip
+    assert server["status"] == "ACTIVE"
+    shown = cli.json("server", "show", "cli-bfv")
+    assert "booted from volume" in str(shown["image"])
+    assert shown["volumes_attached"], shown
+    cli.run("server", "delete", "--wait", "cli-bfv")
+    assert cli.json("server", "list") == []
