@@ -388,3 +388,43 @@ async def test_delete_removes_the_domain_and_its_files(
     with pytest.raises(libvirt.libvirtError):
         conn.lookupByUUIDString(server["id"])
     assert not (mesh.state_dir / "libvirt" / server["id"]).exists()
+
+
+async def test_boot_from_a_volume_made_from_the_image(
+    mesh: Mesh, guest_image_id: str, conn: libvirt.virConnect
+) -> None:
+    """`--boot-from-volume 2`: the host writes the image into a new 2 GiB volume, which the
+    guest has as its boot disk vda; no local root disk; the volume goes with the server."""
+    root = {
+        "boot_index": 0,
+        "uuid": guest_image_id,
+        "source_type": "image",
+        "destination_type": "volume",
+        "volume_size": 2,
+        "delete_on_termination": True,
+    }
+    body = {"server": {"name": "lv-bfv", "flavorRef": "42", "block_device_mapping_v2": [root]}}
+    with client(mesh, "2.35") as c:
+        resp = c.post("/v2.1/servers", json=body)
+        assert resp.status_code == 202, resp.text
+        server_id = resp.json()["server"]["id"]
+        try:
+            shown = wait_status(c, server_id, "ACTIVE")
+            (attached,) = shown["os-extended-volumes:volumes_attached"]
+            volume = c.get(f"/v2.1/os-volumes/{attached['id']}").json()["volume"]
+            assert (volume["size"], volume["status"]) == (2, "in-use")
+            assert conn.lookupByUUIDString(server_id).state()[0] == libvirt.VIR_DOMAIN_RUNNING
+            log = serial_log(mesh, server_id)
+            await log.wait_boots(1)
+            beat = await log.wait_heartbeat(lambda b: "vda:" in b["disks"], what="the volume")
+            assert "vda:4194304," in beat["disks"] and "vdb" not in beat["disks"]
+            files = mesh.state_dir / "libvirt"
+            assert not (files / server_id / "disk").exists()
+            assert (files / "volumes" / f"{attached['id']}.qcow2").exists()
+        finally:
+            c.delete(f"/v2.1/servers/{server_id}")
+            wait_for_gone(c, server_id)
+        deadline = time.monotonic() + 30
+        while c.get(f"/v2.1/os-volumes/{attached['id']}").status_code != 404:
+            assert time.monotonic() < deadline, "the delete_on_termination volume stayed"
+            await asyncio.sleep(0.2)
