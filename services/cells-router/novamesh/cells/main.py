@@ -7,6 +7,8 @@ from novamesh.cells.devices import Devices
 from novamesh.cells.devices_servicer import DevicesServicer
 from novamesh.cells.hypervisors import Hypervisors
 from novamesh.cells.hypervisors_servicer import HypervisorsServicer
+from novamesh.cells.server_events_servicer import SERVICE_NAME as SERVER_EVENTS
+from novamesh.cells.server_events_servicer import registrar as server_events
 from novamesh.cells.services import Services
 from novamesh.cells.v1 import (
     actions_pb2,
@@ -51,6 +53,7 @@ async def build(cfg: Config) -> ServiceSpec:
             lambda server: hypervisors_pb2_grpc.add_CellsHypervisorsServiceServicer_to_server(
                 hypervisors, server
             ),
+            server_events(app.core),
         ],
         service_names=[
             router_pb2.DESCRIPTOR.services_by_name["CellsRouterService"].full_name,
@@ -58,6 +61,7 @@ async def build(cfg: Config) -> ServiceSpec:
             actions_pb2.DESCRIPTOR.services_by_name["CellsActionsService"].full_name,
             server_devices_pb2.DESCRIPTOR.services_by_name["CellsServerDevicesService"].full_name,
             hypervisors_pb2.DESCRIPTOR.services_by_name["CellsHypervisorsService"].full_name,
+            SERVER_EVENTS,
         ],
         on_start=app.start,
         on_stop=app.stop,
