@@ -64,8 +64,16 @@ class ClaimsJournal:
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._written: dict[str, Any] = {}
+        # What the file held at start: each host's recovery reads it, though the first one
+        # already rewrote the file with its own guests only.
+        self._loaded: dict[str, SavedClaim] | None = None
 
     def load(self) -> dict[str, SavedClaim]:
+        if self._loaded is None:
+            self._loaded = self._read()
+        return self._loaded
+
+    def _read(self) -> dict[str, SavedClaim]:
         if self._path is None or not self._path.exists():
             return {}
         try:

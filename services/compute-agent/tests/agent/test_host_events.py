@@ -43,9 +43,9 @@ class Host:
     sink: Recorder
 
 
-async def start(tmp_path: Path | None = None) -> Host:
+async def start(tmp_path: Path | None = None, hosts: tuple[str, ...] = ("h-1",)) -> Host:
     settings = FakeSettings(
-        hosts=("h-1",),
+        hosts=hosts,
         vcpus=8,
         memory_mb=16384,
         numa_nodes=2,
@@ -173,3 +173,17 @@ async def test_claims_of_guests_gone_while_the_agent_was_down_are_forgotten(
     cells = report_to_proto(again.tracker.report("h-1")).numa_cells
     assert [list(c.pinned_cpus) for c in cells] == [[], []]
     assert "pin" not in (tmp_path / "claims.json").read_text()
+
+
+async def test_every_host_of_an_agent_gets_its_guests_claims_back(tmp_path: Path) -> None:
+    hosts = ("h-1", "h-2")
+    first = await start(tmp_path, hosts)
+    for n, host in enumerate(hosts):
+        await first.manager.handle(
+            f"b{n}", host, Build(spec(f"pin-{n}", **{"hw:cpu_policy": "dedicated"}))
+        )
+    await first.driver.cleanup()
+    again = await start(tmp_path, hosts)
+    for host in hosts:
+        cells = report_to_proto(again.tracker.report(host)).numa_cells
+        assert [list(c.pinned_cpus) for c in cells] == [[0, 1], []], host
