@@ -366,3 +366,20 @@ async def test_created_volumes_are_deleted_when_the_boot_fails(gw: Gateway) -> N
     resp = await _create(gw, {"block_device_mapping_v2": mapping})
     assert resp.status == 503
     assert [(v.id, v.status) for v in await _volumes(gw)] == [(volume_id, "available")]
+
+
+async def test_an_existing_volume_brings_the_image_metadata_it_was_made_with(gw: Gateway) -> None:
+    image = await gw.add_image(properties={"kernel_id": "k1", "architecture": "x86_64"})
+    first = await _create(gw, {"block_device_mapping_v2": [_image_volume(image)]})
+    assert first.status == 202, first.message
+    (volume,) = await _volumes(gw)
+    async with gw.sessions() as session, session.begin():
+        row = await session.get(models.Volume, volume.id)
+        assert row is not None
+        row.status, row.attached_server = "available", None
+    again = await _create(gw, {"block_device_mapping_v2": [_from_volume(volume.id)]})
+    assert again.status == 202, again.message
+    spec = gw.router.builds[1].spec
+    assert spec.is_bfv and spec.image.id == ""
+    assert spec.image.properties["kernel_id"] == "k1"
+    assert "image_id" not in spec.image.properties

@@ -270,6 +270,8 @@ async def create(deps: Deps, who: Identity, request_id: str, req: BootRequest) -
         to_image_meta(boot_image) if boot_image is not None else request_spec_pb2.ImageMeta()
     )
     if from_volume:
+        if boot_image is None:
+            image_meta = await boot_volumes.root_image_meta(deps, devices)
         image_meta.id = ""
     auto_disk = req.auto_disk_config
     if auto_disk is None:

@@ -8,7 +8,7 @@ ones deleted. When the server is deleted the router gives its volumes back, dele
 mapped with delete_on_termination.
 
 DB round trips: per existing volume one read and one conditional update; per new volume one
-insert.
+insert; a boot from an existing volume without imageRef one more read (its image metadata).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from novamesh.gateway.api.errors import BadRequest
 from novamesh.gateway.db import volumes as store
 from novamesh.gateway.domain import bdm
 from novamesh.gateway.domain.deps import Deps
+from novamesh.scheduler.v1 import request_spec_pb2
 
 
 @dataclass
@@ -47,6 +48,40 @@ def image_metadata(image: models.Image) -> dict[str, str]:
     }
     meta.update({str(k): str(v) for k, v in (image.properties or {}).items()})
     return meta
+
+
+_IMAGE_FIELDS = {
+    "image_id",
+    "image_name",
+    "checksum",
+    "container_format",
+    "disk_format",
+    "min_disk",
+    "min_ram",
+    "size",
+}
+
+
+async def root_image_meta(
+    deps: Deps, devices: Sequence[bdm.BlockDevice]
+) -> request_spec_pb2.ImageMeta:
+    """A boot from an existing volume: the image metadata the volume was made with (empty for
+    a volume made from nothing), as Nova takes a volume-backed server's from Cinder."""
+    root = next((d for d in devices if d.boot_index == 0 and d.source_type == "volume"), None)
+    volume = await store.get(deps.sessions, root.uuid) if root is not None else None
+    meta = (volume.image_metadata or {}) if volume is not None else {}
+    if not meta:
+        return request_spec_pb2.ImageMeta()
+    return request_spec_pb2.ImageMeta(
+        name=meta.get("image_name", ""),
+        container_format=meta.get("container_format", ""),
+        disk_format=meta.get("disk_format", ""),
+        size=int(meta.get("size") or 0),
+        min_ram=int(meta.get("min_ram") or 0),
+        min_disk=int(meta.get("min_disk") or 0),
+        checksum=meta.get("checksum", ""),
+        properties={k: v for k, v in meta.items() if k not in _IMAGE_FIELDS},
+    )
 
 
 async def claim(
