@@ -306,7 +306,7 @@ async def test_rescue_boots_the_rescue_disk_first(mesh: Mesh, server: dict[str, 
 async def test_attach_and_detach_a_volume(mesh: Mesh, server: dict[str, Any]) -> None:
     log = serial_log(mesh, server["id"])
     with client(mesh) as c:
-        made = c.post("/v2.1/os-volumes", json={"volume": {"size": 1}})
+        made = c.post("/v2.1/os-volumes", json={"volume": {"size": 2}})
         assert made.status_code == 200, made.text
         volume_id = made.json()["volume"]["id"]
         resp = c.post(
@@ -314,7 +314,8 @@ async def test_attach_and_detach_a_volume(mesh: Mesh, server: dict[str, Any]) ->
             json={"volumeAttachment": {"volumeId": volume_id}},
         )
         assert resp.status_code == 200, resp.text
-    await log.wait_heartbeat(lambda b: "vdb:2097152," in b["disks"], what="the volume as vdb")
+    # The volume's own size (2 GiB).
+    await log.wait_heartbeat(lambda b: "vdb:4194304," in b["disks"], what="the volume as vdb")
     with client(mesh) as c:
         gone = c.delete(f"/v2.1/servers/{server['id']}/os-volume_attachments/{volume_id}")
         assert gone.status_code == 202, gone.text

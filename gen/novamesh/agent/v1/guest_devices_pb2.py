@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novamesh/agent/v1/guest_devices.proto\x12\x11novamesh.agent.v1\"\'\n\x0eGetDiagnostics\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\"5\n\nGetConsole\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x10\n\x08protocol\x18\x02 \x01(\t\"l\n\x0f\x41ttachInterface\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0f\n\x07port_id\x18\x02 \x01(\t\x12\x12\n\nnetwork_id\x18\x03 \x01(\t\x12\x10\n\x08\x66ixed_ip\x18\x04 \x01(\t\x12\x0b\n\x03tag\x18\x05 \x01(\t\"9\n\x0f\x44\x65tachInterface\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0f\n\x07port_id\x18\x02 \x01(\t\"U\n\x0c\x41ttachVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x11\n\tvolume_id\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\x0b\n\x03tag\x18\x04 \x01(\t\"8\n\x0c\x44\x65tachVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x11\n\tvolume_id\x18\x02 \x01(\t\"Q\n\nSwapVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x15\n\rold_volume_id\x18\x02 \x01(\t\x12\x15\n\rnew_volume_id\x18\x03 \x01(\t\"\x0f\n\rGetHostUptimeB+Z)novamesh/gen/go/novamesh/agent/v1;agentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novamesh/agent/v1/guest_devices.proto\x12\x11novamesh.agent.v1\"\'\n\x0eGetDiagnostics\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\"5\n\nGetConsole\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x10\n\x08protocol\x18\x02 \x01(\t\"l\n\x0f\x41ttachInterface\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0f\n\x07port_id\x18\x02 \x01(\t\x12\x12\n\nnetwork_id\x18\x03 \x01(\t\x12\x10\n\x08\x66ixed_ip\x18\x04 \x01(\t\x12\x0b\n\x03tag\x18\x05 \x01(\t\"9\n\x0f\x44\x65tachInterface\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0f\n\x07port_id\x18\x02 \x01(\t\"g\n\x0c\x41ttachVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x11\n\tvolume_id\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\x0b\n\x03tag\x18\x04 \x01(\t\x12\x10\n\x07size_gb\x18\xfa\x01 \x01(\x05\"8\n\x0c\x44\x65tachVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x11\n\tvolume_id\x18\x02 \x01(\t\"Q\n\nSwapVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x15\n\rold_volume_id\x18\x02 \x01(\t\x12\x15\n\rnew_volume_id\x18\x03 \x01(\t\"\x0f\n\rGetHostUptimeB+Z)novamesh/gen/go/novamesh/agent/v1;agentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,11 +41,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DETACHINTERFACE']._serialized_start=266
   _globals['_DETACHINTERFACE']._serialized_end=323
   _globals['_ATTACHVOLUME']._serialized_start=325
-  _globals['_ATTACHVOLUME']._serialized_end=410
-  _globals['_DETACHVOLUME']._serialized_start=412
-  _globals['_DETACHVOLUME']._serialized_end=468
-  _globals['_SWAPVOLUME']._serialized_start=470
-  _globals['_SWAPVOLUME']._serialized_end=551
-  _globals['_GETHOSTUPTIME']._serialized_start=553
-  _globals['_GETHOSTUPTIME']._serialized_end=568
+  _globals['_ATTACHVOLUME']._serialized_end=428
+  _globals['_DETACHVOLUME']._serialized_start=430
+  _globals['_DETACHVOLUME']._serialized_end=486
+  _globals['_SWAPVOLUME']._serialized_start=488
+  _globals['_SWAPVOLUME']._serialized_end=569
+  _globals['_GETHOSTUPTIME']._serialized_start=571
+  _globals['_GETHOSTUPTIME']._serialized_end=586
 # @@protoc_insertion_point(module_scope)

@@ -141,11 +141,16 @@ class AttachVolume(_message.Message):
     VOLUME_ID_FIELD_NUMBER: _builtins.int
     DEVICE_FIELD_NUMBER: _builtins.int
     TAG_FIELD_NUMBER: _builtins.int
+    SIZE_GB_FIELD_NUMBER: _builtins.int
     instance_uuid: _builtins.str
     volume_id: _builtins.str
     device: _builtins.str
     """The device name asked for; empty lets the driver choose."""
     tag: _builtins.str
+    size_gb: _builtins.int
+    """The volume's size in GiB, which a host that makes the volume's storage gives it (0: the
+    host's default).
+    """
     def __init__(
         self,
         *,
@@ -153,10 +158,11 @@ class AttachVolume(_message.Message):
         volume_id: _builtins.str = ...,
         device: _builtins.str = ...,
         tag: _builtins.str = ...,
+        size_gb: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "instance_uuid", b"instance_uuid", "tag", b"tag", "volume_id", b"volume_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "instance_uuid", b"instance_uuid", "size_gb", b"size_gb", "tag", b"tag", "volume_id", b"volume_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -515,6 +515,7 @@ class AttachVolumeRequest(_message.Message):
     TAG_FIELD_NUMBER: _builtins.int
     DELETE_ON_TERMINATION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SIZE_GB_FIELD_NUMBER: _builtins.int
     uuid: _builtins.str
     volume_id: _builtins.str
     device: _builtins.str
@@ -522,6 +523,8 @@ class AttachVolumeRequest(_message.Message):
     tag: _builtins.str
     delete_on_termination: _builtins.bool
     request_id: _builtins.str
+    size_gb: _builtins.int
+    """The volume's size in GiB (the host gives a volume it makes this size)."""
     def __init__(
         self,
         *,
@@ -531,10 +534,11 @@ class AttachVolumeRequest(_message.Message):
         tag: _builtins.str = ...,
         delete_on_termination: _builtins.bool = ...,
         request_id: _builtins.str = ...,
+        size_gb: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["delete_on_termination", b"delete_on_termination", "device", b"device", "request_id", b"request_id", "tag", b"tag", "uuid", b"uuid", "volume_id", b"volume_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delete_on_termination", b"delete_on_termination", "device", b"device", "request_id", b"request_id", "size_gb", b"size_gb", "tag", b"tag", "uuid", b"uuid", "volume_id", b"volume_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

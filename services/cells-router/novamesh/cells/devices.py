@@ -235,7 +235,11 @@ class Devices:
             if device in used:
                 raise Conflict(f"The supplied device path ({device}) is in use.")
             command = gd.AttachVolume(
-                instance_uuid=req.uuid, volume_id=req.volume_id, device=device, tag=req.tag
+                instance_uuid=req.uuid,
+                volume_id=req.volume_id,
+                device=device,
+                tag=req.tag,
+                size_gb=req.size_gb,
             )
             await self._ask(inst.host, "attach the volume", attach_volume=command)
             row = BDM(

@@ -130,7 +130,7 @@ def _device_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
             return dc.DetachInterface(_uuid(d.instance_uuid), d.port_id)
         case "attach_volume":
             v = cmd.attach_volume
-            return dc.AttachVolume(_uuid(v.instance_uuid), v.volume_id, v.device, v.tag)
+            return dc.AttachVolume(_uuid(v.instance_uuid), v.volume_id, v.device, v.tag, v.size_gb)
         case "detach_volume":
             return dc.DetachVolume(
                 _uuid(cmd.detach_volume.instance_uuid), cmd.detach_volume.volume_id

@@ -39,6 +39,8 @@ class AttachVolume:
     volume_id: str
     device: str
     tag: str = ""
+    # GiB; 0 lets the driver choose (a volume it already has keeps its size).
+    size_gb: int = 0
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ class DeviceRunner:
             case dc.AttachVolume():
                 self._need("operation.attach-volume")
                 assert isinstance(d, drv.VolumeAttachable)
-                await d.attach_volume(host, c.uuid, c.volume_id, c.device)
+                await d.attach_volume(host, c.uuid, c.volume_id, c.device, c.size_gb)
                 return {"device": c.device}
             case dc.DetachVolume():
                 self._need("operation.detach-volume")

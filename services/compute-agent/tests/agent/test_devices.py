@@ -77,9 +77,10 @@ async def test_interfaces_and_volumes_are_recorded() -> None:
     assert (await run(manager, sink, agent_pb2.AgentCommand(detach_interface=detach))).ok
     assert "p2" not in {i.port_id for i in (await driver.get_info("h-1", "u1")).interfaces}
 
-    vol = gd.AttachVolume(instance_uuid="u1", volume_id="v1", device="/dev/vdb")
+    vol = gd.AttachVolume(instance_uuid="u1", volume_id="v1", device="/dev/vdb", size_gb=3)
     out = await run(manager, sink, agent_pb2.AgentCommand(attach_volume=vol))
     assert out.ok and out.data == {"device": "/dev/vdb"}
+    assert driver._guests["u1"].volume_sizes["v1"] == 3
     swap = gd.SwapVolume(instance_uuid="u1", old_volume_id="v1", new_volume_id="v2")
     assert (await run(manager, sink, agent_pb2.AgentCommand(swap_volume=swap))).ok
     assert driver._guests["u1"].volumes == {"v2": "/dev/vdb"}

@@ -81,7 +81,8 @@ async def get_attachment(
     raise _not_attached(volume_id, uuid)
 
 
-async def _claim(deps: Deps, who: Identity, volume_id: str) -> None:
+async def _claim(deps: Deps, who: Identity, volume_id: str) -> int:
+    """Mark the volume attaching; returns its size in GiB."""
     volume = await volumes.find(deps, who, volume_id)
     if volume.status != "available" or not await store.move(
         deps.sessions, volume_id, "available", status="attaching"
@@ -90,6 +91,7 @@ async def _claim(deps: Deps, who: Identity, volume_id: str) -> None:
             f"Invalid volume: volume '{volume_id}' status must be 'available'. "
             f"Currently in '{volume.status}'"
         )
+    return volume.size
 
 
 async def _release(deps: Deps, volume_id: str, expected: str) -> None:
@@ -121,13 +123,14 @@ async def attach(
 ) -> sd.VolumeAttachment:
     inst = await _instance(deps, who, uuid, "create")
     _check(who, inst, _ATTACH_STATES, "attach_volume")
-    await _claim(deps, who, want.volume_id)
+    size_gb = await _claim(deps, who, want.volume_id)
     request = sd.AttachVolumeRequest(
         uuid=uuid,
         volume_id=want.volume_id,
         device=want.device,
         tag=want.tag,
         delete_on_termination=want.delete_on_termination,
+        size_gb=size_gb,
     )
     try:
         att = await devices.attach_volume(request)

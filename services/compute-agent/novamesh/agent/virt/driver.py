@@ -142,7 +142,9 @@ class VolumeSwappable(Protocol):
 
 @runtime_checkable
 class VolumeAttachable(Protocol):
-    async def attach_volume(self, host: str, uuid: str, volume_id: str, device: str) -> None: ...
+    async def attach_volume(
+        self, host: str, uuid: str, volume_id: str, device: str, size_gb: int = 0
+    ) -> None: ...
 
     async def detach_volume(self, host: str, uuid: str, volume_id: str) -> None: ...
 

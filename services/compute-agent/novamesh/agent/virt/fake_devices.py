@@ -167,11 +167,15 @@ class FakeDevices:
         g.log(f"unplugged port {port_id}")
         self._changed()
 
-    async def attach_volume(self, host: str, uuid: str, volume_id: str, device: str) -> None:
+    async def attach_volume(
+        self, host: str, uuid: str, volume_id: str, device: str, size_gb: int = 0
+    ) -> None:
         g = self._guest(host, uuid)
         if device in g.volumes.values() and g.volumes.get(volume_id) != device:
             raise InvalidInstanceState(f"device {device} of {uuid} is in use")
         g.volumes[volume_id] = device
+        if size_gb:
+            g.volume_sizes[volume_id] = size_gb
         g.log(f"attached volume {volume_id} at {device}")
         self._changed()
 

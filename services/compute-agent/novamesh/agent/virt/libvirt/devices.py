@@ -75,12 +75,15 @@ class DeviceOps:
                 raise DriverError(f"volume {volume.volume_id} has no device name")
             files.set_volume(volume.volume_id, target)
 
-    async def attach_volume(self, host: str, uuid: str, volume_id: str, device: str) -> None:
-        """Built-in local block storage: the volume is a qcow2 file (1 GiB when new)."""
+    async def attach_volume(
+        self, host: str, uuid: str, volume_id: str, device: str, size_gb: int = 0
+    ) -> None:
+        """Built-in local block storage: the volume is a qcow2 file, made empty of the
+        volume's size (1 GiB when the size is not known) the first time it is attached."""
         dom = await self._domain(uuid)
         path = self.volume_path(volume_id)
         if not path.exists():
-            await imagebackend.create_blank(path, 1)
+            await imagebackend.create_blank(path, max(1, size_gb))
         target = device.removeprefix("/dev/") or await self._free_target(dom)
         xml = to_xml(disk_element(Disk(str(path), target, serial=volume_id[:20])))
         try:
