@@ -206,3 +206,26 @@ async def test_the_shelve_snapshot_goes_once_the_server_is_unshelved(
     server.vm_state = "active"
     assert await w.run_once() == 0
     assert image_id not in await _image_ids(gw)
+
+
+async def test_an_idle_gateway_takes_over_a_dead_ones_watches(
+    deps_gw: tuple[Deps, Gateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deps, gw = deps_gw
+    sid = await _boot(gw)
+    image_id = await _watch(deps, sid, "gateway-that-died")
+    async with transaction(deps.sessions) as session:
+        await session.execute(
+            update(models.ImageCleanup).values(lease_until=utcnow() - dt.timedelta(seconds=1))
+        )
+    monkeypatch.setattr(image_cleanup, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(image_cleanup, "IDLE_SECONDS", 0.05)
+    image_cleanup.start(deps)
+    try:
+
+        async def cleaned() -> bool:
+            return image_id not in await _image_ids(gw) and await _zero(gw)
+
+        await _until("the dead gateway's watch to be settled", cleaned)
+    finally:
+        await image_cleanup.stop(deps)

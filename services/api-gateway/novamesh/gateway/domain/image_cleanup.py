@@ -30,10 +30,12 @@ from novamesh.gateway.image.domain import Caller
 
 LOG = logging.getLogger(__name__)
 
-# How long an action may run before the watch gives up (seconds), how often a gateway looks,
-# and how long its hold on a row lasts without renewal.
+# How long an action may run before the watch gives up (seconds), how often a gateway looks
+# while it holds watches, how often an idle gateway looks for watches to take over, and how long
+# its hold on a row lasts without renewal (longer than the idle look, which renews it).
 WATCH_SECONDS = 1800.0
 POLL_SECONDS = 1.0
+IDLE_SECONDS = 10.0
 LEASE_SECONDS = 30.0
 
 SNAPSHOT = "snapshot"
@@ -82,8 +84,10 @@ class Watcher:
             LOG.exception("releasing the image cleanup watches of %s failed", self.owner)
 
     async def _loop(self) -> None:
+        held = 1  # a gateway just started looks soon for the watches it left
         while True:
-            await asyncio.sleep(POLL_SECONDS)
+            idle = self.persistent and held == 0 and self.adding == 0
+            await asyncio.sleep(IDLE_SECONDS if idle else POLL_SECONDS)
             try:
                 held = await self.run_once()
             except Exception:
