@@ -222,8 +222,12 @@ async def test_live_migration_completes_and_moves_the_allocation(
         "live-migration",
         "h2",
     )
-    live = agent.commands[-1]
+    live = next(c for c in agent.commands if c.WhichOneof("body") == "live_migrate")
     assert (live.host, live.live_migrate.dest_host) == ("h1", "h2")
+    # the destination's agent counts the guest at once
+    arrived = agent.commands[-1]
+    assert arrived.host == "h2"
+    assert arrived.post_live_migration_at_destination.instance.uuid == inst.uuid
     assert mesh.placement.allocations == {inst.uuid: {node_uuid("h2")}}
     done = await mesh.router.GetInstance(router_pb2.GetInstanceRequest(uuid=inst.uuid))
     assert (done.host, done.task_state) == ("h2", "")

@@ -60,6 +60,11 @@ def migration_message(m: mig_db.Mig, cell: Cell) -> actions_pb2.Migration:
     )
     _ts_into(out.created_at, m.created_at)
     _ts_into(out.updated_at, m.updated_at)
+    for what in ("memory", "disk"):
+        for key in ("total", "processed", "remaining"):
+            value = getattr(m, f"{what}_{key}")
+            if value is not None:
+                setattr(out, f"{what}_{key}_bytes", value)
     return out
 
 

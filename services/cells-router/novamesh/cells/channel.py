@@ -19,6 +19,7 @@ from novamesh.cells.core import Core, NotFound
 from novamesh.cells.db import hosts as hosts_db
 from novamesh.cells.db import instances as inst_db
 from novamesh.cells.hoststates import HostStates
+from novamesh.cells.live_migrations import LiveControl
 from novamesh.cells.registry import Cell, UnknownCell
 from novamesh.common import telemetry
 from novamesh.common.db import utcnow
@@ -104,6 +105,8 @@ class Channel:
                 await self._instance_update(msg.instance_update)
             elif body == "result":
                 self._core.hub.resolve(msg.result)
+            elif body == "live_migration_progress":
+                await LiveControl(self._core).progress(msg.live_migration_progress)
             elif body == "register":
                 LOG.warning("agent %s registered twice on one channel", agent.agent_id)
 

@@ -7,6 +7,9 @@ from novamesh.cells.devices import Devices
 from novamesh.cells.devices_servicer import DevicesServicer
 from novamesh.cells.hypervisors import Hypervisors
 from novamesh.cells.hypervisors_servicer import HypervisorsServicer
+from novamesh.cells.live_migrations import LiveControl
+from novamesh.cells.live_migrations_servicer import SERVICE_NAME as LIVE_MIGRATIONS
+from novamesh.cells.live_migrations_servicer import registrar as live_migrations
 from novamesh.cells.server_events_servicer import SERVICE_NAME as SERVER_EVENTS
 from novamesh.cells.server_events_servicer import registrar as server_events
 from novamesh.cells.services import Services
@@ -53,6 +56,7 @@ async def build(cfg: Config) -> ServiceSpec:
             lambda server: hypervisors_pb2_grpc.add_CellsHypervisorsServiceServicer_to_server(
                 hypervisors, server
             ),
+            live_migrations(LiveControl(app.core)),
             server_events(app.core),
         ],
         service_names=[
@@ -61,6 +65,7 @@ async def build(cfg: Config) -> ServiceSpec:
             actions_pb2.DESCRIPTOR.services_by_name["CellsActionsService"].full_name,
             server_devices_pb2.DESCRIPTOR.services_by_name["CellsServerDevicesService"].full_name,
             hypervisors_pb2.DESCRIPTOR.services_by_name["CellsHypervisorsService"].full_name,
+            LIVE_MIGRATIONS,
             SERVER_EVENTS,
         ],
         on_start=app.start,

@@ -3,7 +3,9 @@ because its host is dead."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from novamesh.agent.v1 import agent_pb2
 from novamesh.cells.core import Core
@@ -18,6 +20,12 @@ from novamesh.placement.v1 import placement_pb2, placement_pb2_grpc
 from novamesh.scheduler.v1 import scheduler_pb2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+LOG = logging.getLogger(__name__)
+
+# A live migration takes as long as its copy does; the source's agent answers when it ends
+# (an agent that goes away fails it through the hub's reconnect grace).
+LIVE_TIMEOUT = 6 * 3600.0
 
 # The first steps shared with resize: the allocation handed to the migration and the
 # destination chosen; None when that failed (the move is already aborted).
@@ -53,14 +61,27 @@ class RemoteMoves:
         return bool(self._core.hub.connected(host) and self._core.hub.is_up(host) and not forced)
 
     async def run_live(self, cell: Cell, move: Move, request_id: str) -> None:
+        """Nova's statuses: queued, preparing (the destination is chosen), running (the source
+        host copies the guest; its agent reports progress), then completed, failed, or
+        cancelled when aborted (`live_migrations.LiveControl`). An abort of a queued or
+        preparing migration sets `cancelled` itself; each step here moves on only from the
+        status it expects, so such an abort is noticed at the next step."""
         uuid = move.instance.uuid
+        if not await self._advance(cell, move, "preparing", ("queued",)):
+            await self._end(cell, move, None)
+            return
         selection = await self._place(cell, move, request_id)
         if selection is None:
             return
         dest, dest_node = selection.host, selection.nodename or selection.host
-        await self._core.in_cell(
-            cell, status(move.migration_uuid, "running", dest_compute=dest, dest_node=dest_node)
+        running = await self._advance(
+            cell, move, "running", ("preparing",), dest_compute=dest, dest_node=dest_node
         )
+        if not running:
+            await self._alloc.drop_instance(uuid)
+            await self._alloc.give_back(uuid, move.migration_uuid, move.instance)
+            await self._end(cell, move, None, dest)
+            return
         outcome = await self._core.hub.call(
             move.source,
             agent_pb2.AgentCommand(
@@ -70,7 +91,7 @@ class RemoteMoves:
                     migration_uuid=move.migration_uuid,
                 )
             ),
-            self._timeout,
+            max(self._timeout, LIVE_TIMEOUT),
         )
         if outcome.ok:
             await self._core.quietly(
@@ -87,18 +108,64 @@ class RemoteMoves:
                 )
 
             await self._core.in_cell(cell, done)
+            await self._arrived(move, dest, dest_node)
         else:
             await self._alloc.drop_instance(uuid)
             await self._alloc.give_back(uuid, move.migration_uuid, move.instance)
-
-            async def failed(session: AsyncSession) -> None:
-                await mig_db.set_status(session, move.migration_uuid, "failed")
-                await inst_db.update_fields(session, uuid, task_state=None)
-
-            await self._core.in_cell(cell, failed)
+            cancelled = outcome.data.get("status") == "cancelled"
+            await self._end(cell, move, "cancelled" if cancelled else "failed", dest)
+            return
         await self._core.publish(cell, uuid)
         await self._host_states.changed(cell, move.source)
         await self._host_states.changed(cell, dest)
+
+    async def _advance(
+        self, cell: Cell, move: Move, to: str, expected: tuple[str, ...], **values: Any
+    ) -> bool:
+        async def work(session: AsyncSession) -> bool:
+            return await mig_db.set_status(
+                session, move.migration_uuid, to, expected=expected, **values
+            )
+
+        return bool(await self._core.in_cell(cell, work))
+
+    async def _end(self, cell: Cell, move: Move, status: str | None, dest: str = "") -> None:
+        """The guest stays on its source: the task ends, the migration takes `status` (None:
+        an abort already set it)."""
+        uuid = move.instance.uuid
+
+        async def work(session: AsyncSession) -> None:
+            if status is not None:
+                await mig_db.set_status(session, move.migration_uuid, status)
+            await inst_db.update_fields(session, uuid, task_state=None)
+
+        await self._core.in_cell(cell, work)
+        await self._core.publish(cell, uuid)
+        await self._host_states.changed(cell, move.source)
+        if dest:
+            await self._host_states.changed(cell, dest)
+
+    async def _arrived(self, move: Move, dest: str, dest_node: str) -> None:
+        """The destination's agent counts the guest at once (Nova's
+        post_live_migration_at_destination); a failure here leaves it to the agent's next
+        start, so it does not undo the move."""
+        outcome = await self._core.hub.call(
+            dest,
+            agent_pb2.AgentCommand(
+                post_live_migration_at_destination=agent_pb2.PostLiveMigrationAtDestination(
+                    instance=agent_spec(move.instance, move.old_flavor, dest_node),
+                    migration_uuid=move.migration_uuid,
+                )
+            ),
+            self._timeout,
+        )
+        if not outcome.ok:
+            LOG.warning(
+                "destination %s did not take over live-migrated %s: %s",
+                dest,
+                move.instance.uuid,
+                outcome.error,
+            )
 
     async def run_evacuate(self, cell: Cell, move: Move, request_id: str) -> None:
         """Rebuild elsewhere: the source is down, so the guest is spawned anew on the target.

@@ -184,3 +184,22 @@ async def shelved_before(session: AsyncSession, cutoff: dt.datetime) -> list[str
         )
     )
     return list(rows.all())
+
+
+async def for_instance(session: AsyncSession, instance_uuid: str, migration_id: int) -> Mig | None:
+    """A migration of the instance by the id the API shows (a server's migrations)."""
+    return await session.scalar(
+        select(Mig).where(
+            Mig.id == migration_id, Mig.instance_uuid == instance_uuid, Mig.deleted.is_(False)
+        )
+    )
+
+
+async def set_progress(session: AsyncSession, uuid: str, **counters: int) -> bool:
+    """A running live migration's progress counters (memory_total=..., disk_remaining=...)."""
+    result = await session.execute(
+        update(Mig)
+        .where(Mig.uuid == uuid, Mig.status == "running")
+        .values(updated_at=utcnow(), **counters)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from typing import Any
 from novamesh.common.db import UTCDateTime, metadata, utcnow
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -294,6 +295,13 @@ class Migration(Timestamps, Base):
     migration_type: Mapped[str | None] = mapped_column(String(32))
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     cross_cell_move: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A live migration's progress as its hypervisor last reported it (Nova's columns).
+    memory_total: Mapped[int | None] = mapped_column(BigInteger)
+    memory_processed: Mapped[int | None] = mapped_column(BigInteger)
+    memory_remaining: Mapped[int | None] = mapped_column(BigInteger)
+    disk_total: Mapped[int | None] = mapped_column(BigInteger)
+    disk_processed: Mapped[int | None] = mapped_column(BigInteger)
+    disk_remaining: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[str | None] = mapped_column(String(255))
     project_id: Mapped[str | None] = mapped_column(String(255))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
