@@ -94,6 +94,9 @@ class AgentConfig:
     # host:port the fake driver reports as every guest's console (a test's console server);
     # empty: a simulated port per guest, where nothing listens.
     fake_console_address: str = ""
+    # Seconds the fake driver's live migration takes, reporting progress on the way (0: it is
+    # instant); long enough, a running migration can be forced to complete or aborted.
+    fake_live_migration_seconds: float = 0.0
 
 
 @dataclass

@@ -94,6 +94,24 @@ class LiveMigrate:
 
 
 @dataclass(frozen=True)
+class LiveMigrationForceComplete:
+    uuid: str
+    migration_uuid: str
+
+
+@dataclass(frozen=True)
+class LiveMigrationAbort:
+    uuid: str
+    migration_uuid: str
+
+
+@dataclass(frozen=True)
+class PostLiveMigrationAtDestination:
+    instance: InstanceSpec
+    migration_uuid: str
+
+
+@dataclass(frozen=True)
 class GetConsoleOutput:
     uuid: str
     length: int = 0
@@ -114,10 +132,15 @@ ActionCommand = (
     | Unshelve
     | Rebuild
     | LiveMigrate
+    | LiveMigrationForceComplete
+    | LiveMigrationAbort
+    | PostLiveMigrationAtDestination
 )
 
 
 def instance_uuid(command: ActionCommand) -> str:
     if isinstance(command, FinishMigration | RevertMigration | Unshelve | Rebuild | LiveMigrate):
+        return command.instance.uuid
+    if isinstance(command, PostLiveMigrationAtDestination):
         return command.instance.uuid
     return command.uuid

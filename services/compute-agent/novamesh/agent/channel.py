@@ -21,6 +21,7 @@ import grpc
 from novamesh.agent import convert
 from novamesh.agent.commands import StateUpdate
 from novamesh.agent.ledger import Outcome
+from novamesh.agent.live_migration import ProgressReport
 from novamesh.agent.manager import ComputeManager
 from novamesh.agent.resources import HostReport
 from novamesh.agent.v1 import agent_pb2
@@ -142,6 +143,9 @@ class RouterChannel:
 
     def command_result(self, outcome: Outcome) -> None:
         self._send(lambda m: m.result.CopyFrom(convert.outcome_to_proto(outcome)))
+
+    def live_migration_progress(self, report: ProgressReport) -> None:
+        self._send(lambda m: m.live_migration_progress.CopyFrom(convert.progress_to_proto(report)))
 
     def _send(self, fill: Callable[[agent_pb2.AgentMessage], None]) -> None:
         msg = agent_pb2.AgentMessage(agent_id=self.agent_id)

@@ -8,8 +8,9 @@ from novamesh.agent import device_commands as dc
 from novamesh.agent import host_event_commands as he
 from novamesh.agent.commands import Build, Command, Power, PowerKind, StateUpdate, Terminate
 from novamesh.agent.ledger import Outcome
+from novamesh.agent.live_migration import ProgressReport
 from novamesh.agent.resources import HostReport
-from novamesh.agent.v1 import agent_pb2, host_topology_pb2
+from novamesh.agent.v1 import agent_pb2, host_topology_pb2, live_migration_pb2
 from novamesh.agent.virt.model import (
     BlockDevice,
     InstanceSpec,
@@ -107,6 +108,17 @@ def _action_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Command
             lm = cmd.live_migrate
             return ac.LiveMigrate(
                 instance_spec_from_proto(lm.instance), lm.dest_host, lm.migration_uuid
+            )
+        case "live_migration_force_complete":
+            fc = cmd.live_migration_force_complete
+            return ac.LiveMigrationForceComplete(_uuid(fc.instance_uuid), fc.migration_uuid)
+        case "live_migration_abort":
+            ab = cmd.live_migration_abort
+            return ac.LiveMigrationAbort(_uuid(ab.instance_uuid), ab.migration_uuid)
+        case "post_live_migration_at_destination":
+            pl = cmd.post_live_migration_at_destination
+            return ac.PostLiveMigrationAtDestination(
+                instance_spec_from_proto(pl.instance), pl.migration_uuid
             )
         case "get_console_output":
             g = cmd.get_console_output
@@ -282,6 +294,21 @@ def report_to_proto(r: HostReport) -> agent_pb2.HostResources:
             )
             for p in r.topology.pci_pools
         ],
+    )
+
+
+def progress_to_proto(r: ProgressReport) -> live_migration_pb2.LiveMigrationProgress:
+    p = r.progress
+    return live_migration_pb2.LiveMigrationProgress(
+        migration_uuid=r.migration_uuid,
+        instance_uuid=r.instance_uuid,
+        host=r.host,
+        memory_total_bytes=p.memory_total,
+        memory_processed_bytes=p.memory_processed,
+        memory_remaining_bytes=p.memory_remaining,
+        disk_total_bytes=p.disk_total,
+        disk_processed_bytes=p.disk_processed,
+        disk_remaining_bytes=p.disk_remaining,
     )
 
 

@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from novamesh.agent import action_commands as ac
 from novamesh.agent import states
 from novamesh.agent.commands import Sink, StateUpdate
+from novamesh.agent.live_migration import LiveMigrations
 from novamesh.agent.resources import ResourceTracker
 from novamesh.agent.states import PowerState, VmState
 from novamesh.agent.virt import driver as drv
@@ -61,12 +62,19 @@ class ActionRunner:
         self._tracker = tracker
         self._sink = sink
         self._lock = lock
+        self._live = LiveMigrations(driver, tracker, sink)
 
     def span_name(self, command: ac.ActionCommand) -> str:
         return f"agent.{type(command).__name__.lower()}"
 
     async def run(self, host: str, command: ac.ActionCommand) -> Result:
         uuid = ac.instance_uuid(command)
+        if isinstance(command, ac.LiveMigrationForceComplete | ac.LiveMigrationAbort):
+            # The migration they act on holds the guest's lock until it ends.
+            try:
+                return await self._dispatch(host, command)
+            except DriverError as exc:
+                return Result(exc)
         async with self._lock(uuid):
             try:
                 return await self._dispatch(host, command)
@@ -107,7 +115,17 @@ class ActionRunner:
             case ac.Rebuild():
                 return await self._rebuild(host, c)
             case ac.LiveMigrate():
-                return await self._live_migrate(host, c)
+                error, cancelled = await self._live.migrate(host, c)
+                return Result(error, {"status": "cancelled"} if cancelled else None)
+            case ac.PostLiveMigrationAtDestination():
+                await self._live.arrived(host, c)
+                return Result()
+            case ac.LiveMigrationForceComplete():
+                await self._live.force_complete(host, c)
+                return Result()
+            case ac.LiveMigrationAbort():
+                await self._live.abort(host, c)
+                return Result()
             case ac.GetConsoleOutput():
                 self._need("console.serial.log")
                 assert isinstance(self._driver, drv.ConsoleOutput)
@@ -339,38 +357,6 @@ class ActionRunner:
                 interfaces=tuple(interfaces),
             )
         )
-        return Result()
-
-    # ---- live migration -------------------------------------------------------------------
-
-    async def _live_migrate(self, host: str, c: ac.LiveMigrate) -> Result:
-        self._need("operation.live-migrate")
-        assert isinstance(self._driver, drv.LiveMigratable)
-        inst = c.instance
-        local = c.dest_host in self._driver.list_hosts()
-        power = await self._power(host, inst.uuid)
-        vm_state = states.vm_state_for(power)
-        if local:
-            self._tracker.release(inst.uuid)
-            try:
-                self._tracker.claim(c.dest_host, inst)
-            except DriverError as exc:
-                self._tracker.claim(host, inst)
-                return Result(exc)
-        try:
-            await self._driver.live_migration(host, inst.uuid, c.dest_host)
-        except DriverError as exc:
-            if local:
-                self._tracker.release(inst.uuid)
-                self._tracker.claim(host, inst)
-            self._update(inst.uuid, host, vm_state, "", power, Event.LIVE_MIGRATION, exc)
-            return Result(exc)
-        if not local:
-            self._tracker.release(inst.uuid)
-        for h in (host, c.dest_host) if local else (host,):
-            self._sink.host_resources(self._tracker.report(h))
-        now = await self._power(c.dest_host, inst.uuid) if local else power
-        self._update(inst.uuid, c.dest_host, vm_state, "", now, Event.LIVE_MIGRATION)
         return Result()
 
     # ---- helpers ----------------------------------------------------------------------

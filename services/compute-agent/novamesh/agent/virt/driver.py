@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from novamesh.agent.virt.capabilities import KNOWN
 from novamesh.agent.virt.guest_info import ConsoleEndpoint, Diagnostics
+from novamesh.agent.virt.migration_job import LiveMigrationJobs
 from novamesh.agent.virt.model import HostCapacity, InstanceInfo, InstanceSpec, NetworkInterface
 
 # Rows every driver supports through the required interface.
@@ -206,6 +207,8 @@ CAPABILITY_INTERFACES: dict[str, type] = {
     "operation.attach-interface": InterfaceAttachable,
     "operation.detach-interface": InterfaceAttachable,
     "operation.live-migrate": LiveMigratable,
+    "operation.force-live-migration-to-complete": LiveMigrationJobs,
+    "operation.abort-in-progress-live-migration": LiveMigrationJobs,
     "operation.set-admin-password": AdminPasswordSettable,
     "operation.trigger-crash-dump": CrashDumpable,
     "operation.get-host-uptime": HostUptime,

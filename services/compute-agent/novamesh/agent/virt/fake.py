@@ -28,6 +28,7 @@ from pathlib import Path
 from novamesh.agent.states import PowerState
 from novamesh.agent.virt.driver import REQUIRED_CAPABILITIES
 from novamesh.agent.virt.fake_devices import DEVICE_CAPABILITIES, FakeDevices
+from novamesh.agent.virt.fake_migration import FakeLiveMigration
 from novamesh.agent.virt.fake_topology import FakeTopology
 from novamesh.agent.virt.model import (
     DriverError,
@@ -77,6 +78,8 @@ class FakeSettings:
     # host:port reported as every guest's console (a test's console server); empty: a
     # simulated port per guest.
     console_address: str = ""
+    # Seconds a live migration takes, its progress reported on the way (0: instant).
+    live_migration_seconds: float = 0.0
 
 
 @dataclass
@@ -118,7 +121,7 @@ class _Guest:
         )
 
 
-class FakeDriver(FakeDevices, FakeTopology):
+class FakeDriver(FakeDevices, FakeTopology, FakeLiveMigration):
     name = "fake"
     capabilities = (
         REQUIRED_CAPABILITIES
@@ -136,6 +139,8 @@ class FakeDriver(FakeDevices, FakeTopology):
             "operation.trigger-crash-dump",
             "operation.snapshot",
             "operation.live-migrate",
+            "operation.force-live-migration-to-complete",
+            "operation.abort-in-progress-live-migration",
         }
         | DEVICE_CAPABILITIES
     )
@@ -368,15 +373,6 @@ class FakeDriver(FakeDevices, FakeTopology):
             raise DriverError(f"snapshot upload failed: {exc}") from exc
         guest.snapshots.append(image_id)
         guest.log(f"snapshot {image_id} uploaded")
-        self._changed()
-
-    async def live_migration(self, host: str, uuid: str, dest_host: str) -> None:
-        """Move a running guest between two of this driver's hosts, still running."""
-        guest = self._guest(host, uuid)
-        if dest_host not in self._settings.hosts:
-            raise InvalidInstanceState(f"host {dest_host} is not simulated by this agent")
-        guest.host = dest_host
-        guest.log(f"live-migrated from {host} to {dest_host}")
         self._changed()
 
     # ---- moves (resize, cold migration) between this driver's hosts --------------------

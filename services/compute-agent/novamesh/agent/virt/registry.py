@@ -32,6 +32,7 @@ def _fake(cfg: AgentConfig, state_root: Path) -> Driver:
             numa_nodes=cfg.numa_nodes,
             pci_devices=tuple(cfg.pci_devices),
             console_address=cfg.fake_console_address,
+            live_migration_seconds=cfg.fake_live_migration_seconds,
             state_file=state_root / identity.agent_id(hosts) / "fake-hypervisor.json",
         )
     )
