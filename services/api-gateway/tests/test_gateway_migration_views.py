@@ -107,3 +107,22 @@ def test_server_migration_keys_per_microversion(version: str, keys: set[str]) ->
     out = server_records._server_migration(call, live)
     assert set(out) == keys
     assert out["server_uuid"] == live.instance_uuid
+
+
+def test_server_migration_shows_the_reported_progress_and_null_before() -> None:
+    call = Call(
+        version=parse("2.23"),
+        who=Identity("admin", "p1", ("admin",)),
+        request_id="req-1",
+        query=Query(),
+        base_url=BASE,
+    )
+    live = migration("live-migration", "running")
+    before = server_records._server_migration(call, live)
+    assert before["memory_total_bytes"] is None and before["disk_remaining_bytes"] is None
+    live.memory_total_bytes, live.memory_processed_bytes = 123456, 12345
+    live.memory_remaining_bytes, live.disk_total_bytes = 111111, 0
+    out = server_records._server_migration(call, live)
+    assert (out["memory_total_bytes"], out["memory_processed_bytes"]) == (123456, 12345)
+    assert (out["memory_remaining_bytes"], out["disk_total_bytes"]) == (111111, 0)
+    assert out["disk_processed_bytes"] is None

@@ -47,7 +47,9 @@ class LiveControl:
         self._core = core
 
     async def force_complete(self, instance_uuid: str, migration_id: int) -> str:
-        target = await self._find(instance_uuid, migration_id, "force_complete", BadQuery)
+        target = await self._find(
+            instance_uuid, migration_id, "force_complete", BadQuery, vm_states=("active",)
+        )
         if target.status != "running":
             raise BadMigrationState(_bad_state(target, migration_id, "force complete"))
         await self._record(target, "live_migration_force_complete")
@@ -107,7 +109,12 @@ class LiveControl:
         await self._core.in_cell(cell, work)
 
     async def _find(
-        self, instance_uuid: str, migration_id: int, method: str, missing: type[Exception]
+        self,
+        instance_uuid: str,
+        migration_id: int,
+        method: str,
+        missing: type[Exception],
+        vm_states: tuple[str, ...] = (),
     ) -> _Target:
         """Nova's order: the server must be migrating (409), then the migration must be one
         of its own (force_complete answers 400 when it is not, abort 404)."""
@@ -121,6 +128,11 @@ class LiveControl:
             row = await inst_db.get_plain(session, instance_uuid)
             if row is None or row.deleted:
                 raise NotFound(f"Instance {instance_uuid} could not be found.")
+            if vm_states and row.vm_state not in vm_states:
+                raise Conflict(
+                    f"Cannot '{method}' instance {instance_uuid} while it is in vm_state "
+                    f"{row.vm_state}"
+                )
             if row.task_state != "migrating":
                 raise Conflict(
                     f"Cannot '{method}' instance {instance_uuid} while it is in task_state "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 import grpc
 from google.api import httpbody_pb2
@@ -11,10 +11,11 @@ from google.protobuf import timestamp_pb2
 from novamesh.cells.v1 import actions_pb2
 from novamesh.compute.v1 import api_server_actions_pb2_grpc, rest_pb2
 from novamesh.gateway.api import policy
-from novamesh.gateway.api.errors import BadRequest, Conflict, NotFound
+from novamesh.gateway.api.errors import BadRequest, NotFound
 from novamesh.gateway.api.query import Query
 from novamesh.gateway.api.validation import validate
 from novamesh.gateway.clients import actions as actions_client
+from novamesh.gateway.clients import live_migrations as live_client
 from novamesh.gateway.domain import servers
 from novamesh.gateway.domain.deps import Deps
 from novamesh.gateway.rest.call import Call, Reply, Rest
@@ -221,31 +222,16 @@ class ServerRecordsRest(api_server_actions_pb2_grpc.ServerActionsRestServiceServ
 
         return await self.rest.handle(context, request, run)
 
-    async def _live_migration(self, call: Call, rule: str) -> actions_pb2.Migration:
-        policy.authorize(call.who, rule)
-        await servers.get(self.deps, call.who, call.path_id)
-        found = await self._client.migrations(
-            actions_pb2.ListMigrationsRequest(filters={"instance_uuid": call.path_id})
-        )
-        match = next((m for m in found if str(m.id) == call.sub_id), None)
-        if match is None or match.migration_type != "live-migration":
-            raise NotFound(f"Migration {call.sub_id} for instance {call.path_id} not found")
-        return match
-
     async def ServerMigrationAction(self, request: Req, context: Ctx) -> Body:
         async def run(call: Call) -> Reply:
             if not call.version.at_least("2.22"):
                 raise NotFound("The resource could not be found.")
             validate(_FORCE_COMPLETE, call.body())
-            rule = "os_compute_api:servers:migrations:force_complete"
-            mig = await self._live_migration(call, rule)
-            if mig.status != "running":
-                raise BadRequest(
-                    f"Migration {mig.id} state of instance {call.path_id} is {mig.status}. "
-                    "Cannot force_complete while the migration is in this state."
-                )
-            # A running live migration here is one step on the source host; it completes
-            # (or fails) on its own, so there is nothing left to force.
+            policy.authorize(call.who, "os_compute_api:servers:migrations:force_complete")
+            await servers.get(self.deps, call.who, call.path_id)
+            # The router checks Nova's preconditions: the server active and migrating (409),
+            # the migration one of its own (400) and running (400).
+            await self._live.force_complete(call.path_id, _migration_id(call.sub_id))
             return Reply(None, 202)
 
         return await self.rest.handle(context, request, run)
@@ -254,24 +240,25 @@ class ServerRecordsRest(api_server_actions_pb2_grpc.ServerActionsRestServiceServ
         async def run(call: Call) -> Reply:
             if not call.version.at_least("2.24"):
                 raise NotFound("The resource could not be found.")
-            rule = "os_compute_api:servers:migrations:delete"
-            mig = await self._live_migration(call, rule)
-            abortable = (
-                ("running", "queued", "preparing")
-                if call.version.at_least("2.65")
-                else ("running",)
+            policy.authorize(call.who, "os_compute_api:servers:migrations:delete")
+            await servers.get(self.deps, call.who, call.path_id)
+            # Preconditions in the router: the server migrating (409), the migration one of
+            # its own (404), running, or from 2.65 also queued or preparing (else 400).
+            await self._live.abort(
+                call.path_id, _migration_id(call.sub_id), call.version.at_least("2.65")
             )
-            if mig.status not in abortable:
-                raise BadRequest(
-                    f"Migration {mig.id} state of instance {call.path_id} is {mig.status}. "
-                    "Cannot abort live migration while the migration is in this state."
-                )
-            raise Conflict(
-                f"Migration {mig.id} of instance {call.path_id} cannot be aborted: "
-                "it is already under way on the host."
-            )
+            return Reply(None, 202)
 
         return await self.rest.handle(context, request, run)
+
+    @property
+    def _live(self) -> live_client.LiveMigrationsClient:
+        return live_client.for_target(self.deps.cfg.endpoints.router)
+
+
+def _migration_id(raw: str) -> int:
+    # Not a number: no migration has that id (the router answers as for any unknown one).
+    return int(raw) if raw.isdigit() else -1
 
 
 _FORCE_COMPLETE = {
@@ -290,9 +277,19 @@ def _server_migration(call: Call, m: actions_pb2.Migration) -> dict[str, Any]:
         if k not in ("links", "migration_type", "old_instance_type_id", "new_instance_type_id")
     }
     out["server_uuid"] = out.pop("instance_uuid")
-    # The progress counters a hypervisor reports while a live migration runs; the drivers
-    # here move a guest in one step, so there is no progress to show.
-    for what in ("memory", "disk"):
-        for key in ("total", "processed", "remaining"):
-            out[f"{what}_{key}_bytes"] = 0
+    # The progress counters the source host reported while the migration runs (null until
+    # it reported, as Nova's unset columns).
+    for name in _PROGRESS:
+        out[name] = getattr(m, name) if m.HasField(name) else None
     return out
+
+
+_Progress = Literal[
+    "memory_total_bytes",
+    "memory_processed_bytes",
+    "memory_remaining_bytes",
+    "disk_total_bytes",
+    "disk_processed_bytes",
+    "disk_remaining_bytes",
+]
+_PROGRESS: tuple[_Progress, ...] = get_args(_Progress)
