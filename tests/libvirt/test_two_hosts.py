@@ -9,6 +9,8 @@ live migration its uptime goes on (no reboot).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 import uuid as uuidlib
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +20,7 @@ import libvirt
 import pytest
 from novamesh.agent.virt.libvirt.driver import LibvirtDriver
 from novamesh.agent.virt.libvirt.settings import LibvirtSettings
+from novamesh.agent.virt.migration_job import MigrationCancelled, NoActiveMigration
 from novamesh.agent.virt.model import InstanceSpec
 
 from tests.libvirt.conftest import ROOT, FileImages
@@ -155,3 +158,61 @@ async def test_live_migration_keeps_the_guest_running(drivers: dict[str, Libvirt
     # The same guest, not a new boot: its uptime went on.
     assert float(beat["uptime"]) > float(before["uptime"])
     assert serial(a).boots() == 0
+
+
+async def _caught_running(
+    drv: LibvirtDriver, host: str, dest: str, mib_s: int
+) -> asyncio.Task[None]:
+    """Start a throttled live migration; return it once libvirt reports progress. The cap
+    holds the disk mirror too, which copies the whole 2 GiB root disk (its zeros count), so
+    at 32 MiB/s or less the job runs for a minute at least: it is surely caught running."""
+    drv.settings = dataclasses.replace(drv.settings, live_migration_bandwidth=mib_s)
+    job = asyncio.create_task(drv.live_migration(host, SPEC.uuid, dest))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        progress = await drv.live_migration_progress(host, SPEC.uuid)
+        if progress is not None and (progress.memory_processed or progress.disk_processed):
+            assert progress.memory_total or progress.disk_total
+            return job
+        assert not job.done(), "the throttled migration ended before it was caught running"
+        await asyncio.sleep(0.2)
+    job.cancel()
+    raise AssertionError("the migration reported no progress within 60 s")
+
+
+async def test_live_migration_abort_keeps_the_guest_running_on_its_source(
+    drivers: dict[str, LibvirtDriver],
+) -> None:
+    a, b = drivers[HOST_A], drivers[HOST_B]
+    before = await serial(a).wait_heartbeat(lambda x: True, within=30, what="running on A")
+    job = await _caught_running(a, HOST_A, HOST_B, 1)
+    await a.live_migration_abort(HOST_A, SPEC.uuid)
+    with pytest.raises(MigrationCancelled):
+        await asyncio.wait_for(job, 120)
+    assert await a.live_migration_progress(HOST_A, SPEC.uuid) is None
+    assert not defined(b) and not (b.settings.instances_path / SPEC.uuid).exists()
+    assert (await a.get_info(HOST_A, SPEC.uuid)).power_state.name == "RUNNING"
+    beat = await serial(a).wait_heartbeat(lambda x: True, within=30, what="still on A")
+    assert float(beat["uptime"]) > float(before["uptime"])
+    assert serial(a).boots() == 0
+    with pytest.raises(NoActiveMigration):
+        await a.live_migration_abort(HOST_A, SPEC.uuid)
+
+
+async def test_live_migration_force_complete_pauses_then_runs_on_the_destination(
+    drivers: dict[str, LibvirtDriver],
+) -> None:
+    a, b = drivers[HOST_A], drivers[HOST_B]
+    before = await serial(a).wait_heartbeat(lambda x: True, within=30, what="running on A")
+    job = await _caught_running(a, HOST_A, HOST_B, 32)
+    # Not permitted to switch to post-copy: the guest is paused so that its memory converges
+    # (the memory copy's cap is lifted too; the disk mirror keeps its pace), then resumed
+    # where it arrived.
+    await a.live_migration_force_complete(HOST_A, SPEC.uuid)
+    assert (await a.get_info(HOST_A, SPEC.uuid)).power_state.name == "PAUSED"
+    await asyncio.wait_for(job, 300)
+    assert not defined(a) and not (a.settings.instances_path / SPEC.uuid).exists()
+    assert (await b.get_info(HOST_B, SPEC.uuid)).power_state.name == "RUNNING"
+    beat = await serial(b).wait_heartbeat(lambda x: True, within=30, what="running on B")
+    assert float(beat["uptime"]) > float(before["uptime"])
+    assert serial(b).boots() == 0

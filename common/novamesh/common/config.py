@@ -97,6 +97,9 @@ class AgentConfig:
     # Seconds the fake driver's live migration takes, reporting progress on the way (0: it is
     # instant); long enough, a running migration can be forced to complete or aborted.
     fake_live_migration_seconds: float = 0.0
+    # Seconds the fake driver's live migration takes, reporting progress on the way (0: it is
+    # instant); long enough, a running migration can be forced to complete or aborted.
+    fake_live_migration_seconds: float = 0.0
 
 
 @dataclass
@@ -282,6 +285,11 @@ class LibvirtConfig:
     # the other host's local path), and their daemons' URIs (live migration, peer to peer).
     peer_instances_paths: dict[str, str] = field(default_factory=dict)
     peer_uris: dict[str, str] = field(default_factory=dict)
+    # Live migration as Nova's options of the same names: the copy's bandwidth cap in MiB/s
+    # (0: none), and whether force-complete may switch to post-copy (else the guest is paused
+    # until the copy converges).
+    live_migration_bandwidth: int = 0
+    live_migration_permit_post_copy: bool = False
 
 
 @dataclass

@@ -29,6 +29,8 @@ CAPABILITIES = {
         "operation.rebuild",
         "operation.resize",
         "operation.live-migrate",
+        "operation.force-live-migration-to-complete",
+        "operation.abort-in-progress-live-migration",
         "operation.evacuate",
         "operation.rescue",
         "operation.trigger-crash-dump",

@@ -32,5 +32,7 @@ def build(cfg: Config) -> LibvirtDriver:
         reserved_disk_gb=lc.reserved_disk_gb,
         peer_instances_paths={h: cfg.expand(p) for h, p in lc.peer_instances_paths.items()},
         peer_uris=dict(lc.peer_uris),
+        live_migration_bandwidth=lc.live_migration_bandwidth,
+        live_migration_permit_post_copy=lc.live_migration_permit_post_copy,
     )
     return LibvirtDriver(settings, GrpcImageSource(settings.image_target))

@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -31,6 +32,11 @@ from novamesh.agent.virt.libvirt.connection import Connection
 from novamesh.agent.virt.libvirt.guest import GuestConfig, domain_xml
 from novamesh.agent.virt.libvirt.instances import InstanceFiles
 from novamesh.agent.virt.libvirt.settings import LibvirtSettings
+from novamesh.agent.virt.migration_job import (
+    MigrationCancelled,
+    MigrationProgress,
+    NoActiveMigration,
+)
 from novamesh.agent.virt.model import DriverError, InstanceNotFound, InstanceSpec, NetworkInterface
 
 LOG = logging.getLogger(__name__)
@@ -174,7 +180,10 @@ class MoveOps:
         """Move the running guest to `dest_host`'s daemon: its files are prepared in the peer's
         instances path, QEMU streams memory and disks over UNIX sockets there (both daemons see
         one filesystem; no network between them is needed), the peer's daemon gets the domain
-        with paths in its own directory, and this host forgets the guest."""
+        with paths in its own directory, and this host forgets the guest.
+
+        The copy runs as a libvirt job: while it does, `live_migration_progress` reads its
+        counters, `live_migration_force_complete` and `live_migration_abort` steer it."""
         dest_uri = self.settings.peer_uris.get(dest_host)
         if not dest_uri:
             raise DriverError(f"host {dest_host} is not in [libvirt] peer_uris of {self._host}")
@@ -187,19 +196,122 @@ class MoveOps:
             raise InstanceNotFound(f"instance {uuid} has no files on this host")
         spec, interfaces = saved
         dom = await self._domain(uuid)
+        job = _LiveJob(dom, dest_uri, self.settings.live_migration_permit_post_copy)
+        self._live_jobs[uuid] = job
         started = time.monotonic()
         try:
             await _prepare_destination(files, dest)
             dest_cfg = await self._guest_config(spec, interfaces)
             dest_xml = _relocate(domain_xml(dest_cfg), files.dir, dest.dir)
             disks = [d.target for d in dest_cfg.disks if d.device == "disk"]
-            await self._conn.call(_migrate, dom, dest_uri, dest_xml, dest.dir, disks)
+            options = _Options(self.settings.live_migration_bandwidth, job.post_copy)
+            await self._conn.call(_migrate, dom, dest_uri, dest_xml, dest.dir, disks, options)
         except (OSError, libvirt.libvirtError) as exc:
             await asyncio.to_thread(imagebackend.remove_tree, dest.dir)
+            if job.paused:
+                # Forced, then failed or aborted: the guest runs on here.
+                with contextlib.suppress(libvirt.libvirtError):
+                    await self._conn.call(dom.resume)
+            if job.aborted:
+                raise MigrationCancelled(
+                    f"live migration of {uuid} to {dest_host} was aborted"
+                ) from exc
             raise DriverError(f"live migration to {dest_host} failed: {exc}") from exc
+        finally:
+            self._live_jobs.pop(uuid, None)
         LOG.info("live-migrated %s to %s in %.1f s", uuid, dest_host, time.monotonic() - started)
+        if job.paused:
+            # Paused to converge: it runs on where it arrived.
+            await self._conn.call(_resume_at, dest_uri, uuid)
         # The guest runs there now: this host keeps nothing of it.
         await self.destroy(host, uuid)
+
+    async def live_migration_progress(self, host: str, uuid: str) -> MigrationProgress | None:
+        job = self._live_jobs.get(uuid)
+        if job is None:
+            return None
+        try:
+            stats: dict[str, Any] = await self._conn.call(job.dom.jobStats)
+        except libvirt.libvirtError:
+            # The job is ending (or not started yet): nothing to report now.
+            return None
+        return MigrationProgress(**{key: int(stats.get(key, 0)) for key in _COUNTERS})
+
+    async def live_migration_force_complete(self, host: str, uuid: str) -> None:
+        """Nova's way: switch to post-copy when permitted, else pause the guest so that its
+        memory stops changing and the copy converges. The bandwidth cap is lifted too: the
+        operator asked for the move to end now."""
+        job = self._live_job(uuid)
+        try:
+            if job.post_copy:
+                await self._conn.call(job.dom.migrateStartPostCopy, 0)
+            else:
+                await self._conn.call(job.dom.suspend)
+                job.paused = True
+            if self.settings.live_migration_bandwidth:
+                await self._conn.call(job.dom.migrateSetMaxSpeed, _UNLIMITED_MIB_S, 0)
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"cannot force the live migration of {uuid}: {exc}") from exc
+
+    async def live_migration_abort(self, host: str, uuid: str) -> None:
+        job = self._live_job(uuid)
+        job.aborted = True
+        try:
+            await self._conn.call(job.dom.abortJob)
+        except libvirt.libvirtError as exc:
+            job.aborted = False
+            raise DriverError(f"cannot abort the live migration of {uuid}: {exc}") from exc
+
+    @property
+    def _live_jobs(self) -> dict[str, _LiveJob]:
+        # Created on first use, so the driver's constructor needs no part of it.
+        if not hasattr(self, "_live_job_table"):
+            self._live_job_table: dict[str, _LiveJob] = {}
+        return self._live_job_table
+
+    def _live_job(self, uuid: str) -> _LiveJob:
+        job = self._live_jobs.get(uuid)
+        if job is None:
+            raise NoActiveMigration(f"no live migration of instance {uuid} runs on {self._host}")
+        return job
+
+
+@dataclass
+class _LiveJob:
+    dom: libvirt.virDomain
+    dest_uri: str
+    post_copy: bool
+    aborted: bool = False
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class _Options:
+    bandwidth: int
+    post_copy: bool
+
+
+# libvirt's job statistics keys (VIR_DOMAIN_JOB_MEMORY_TOTAL ...) are Nova's column names.
+_COUNTERS = (
+    "memory_total",
+    "memory_processed",
+    "memory_remaining",
+    "disk_total",
+    "disk_processed",
+    "disk_remaining",
+)
+# What "no cap" means to virDomainMigrateSetMaxSpeed (MiB/s; QEMU's own maximum).
+_UNLIMITED_MIB_S = 8_796_093_022_207
+
+
+def _resume_at(uri: str, uuid: str) -> None:
+    conn = libvirt.open(uri)
+    try:
+        dom = conn.lookupByUUIDString(uuid)
+        if dom.info()[0] == libvirt.VIR_DOMAIN_PAUSED:
+            dom.resume()
+    finally:
+        conn.close()
 
 
 async def _copy_guest(src: InstanceFiles, dest: InstanceFiles) -> None:
@@ -234,7 +346,12 @@ def _relocate(xml: str, src_dir: Path, dest_dir: Path) -> str:
 
 
 def _migrate(
-    dom: libvirt.virDomain, dest_uri: str, dest_xml: str, dest_dir: Path, disks: list[str]
+    dom: libvirt.virDomain,
+    dest_uri: str,
+    dest_xml: str,
+    dest_dir: Path,
+    disks: list[str],
+    options: _Options,
 ) -> None:
     flags = (
         libvirt.VIR_MIGRATE_LIVE
@@ -243,6 +360,9 @@ def _migrate(
         | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
         | libvirt.VIR_MIGRATE_NON_SHARED_DISK
     )
+    if options.post_copy:
+        # Allowed, not started: force-complete switches to it.
+        flags |= libvirt.VIR_MIGRATE_POSTCOPY
     # UNIX socket paths are short (108 bytes): the system's temporary directory, which both
     # daemons' QEMUs see.
     sockets = Path(tempfile.gettempdir()) / f"novamesh-{dest_dir.name[:13]}"
@@ -253,4 +373,6 @@ def _migrate(
         libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml,
         libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS: disks,
     }
+    if options.bandwidth > 0:
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = options.bandwidth
     dom.migrateToURI3(dest_uri, params, flags)

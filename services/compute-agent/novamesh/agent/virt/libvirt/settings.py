@@ -25,6 +25,10 @@ class LibvirtSettings:
     # here (cold moves), and the URI this host's daemon reaches their daemons with (live).
     peer_instances_paths: dict[str, str] = field(default_factory=dict)
     peer_uris: dict[str, str] = field(default_factory=dict)
+    # Nova's live_migration_bandwidth (MiB/s, 0: as fast as it goes) and
+    # live_migration_permit_post_copy (force-complete switches to post-copy, else pauses).
+    live_migration_bandwidth: int = 0
+    live_migration_permit_post_copy: bool = False
 
 
 # How long a guest must stay in a power state after an event before it is reported.
