@@ -97,9 +97,6 @@ class AgentConfig:
     # Seconds the fake driver's live migration takes, reporting progress on the way (0: it is
     # instant); long enough, a running migration can be forced to complete or aborted.
     fake_live_migration_seconds: float = 0.0
-    # Seconds the fake driver's live migration takes, reporting progress on the way (0: it is
-    # instant); long enough, a running migration can be forced to complete or aborted.
-    fake_live_migration_seconds: float = 0.0
 
 
 @dataclass
