@@ -7,6 +7,7 @@ after the live migration, a fresh boot after the evacuation.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 import tomllib
@@ -187,6 +188,18 @@ async def test_live_migration_then_evacuation_through_the_api(
     beat = await log(dest).wait_heartbeat(lambda b: True, within=30, what="beat on dest")
     assert float(beat["uptime"]) > float(before["uptime"]) and log(dest).boots() == 0
     assert not (paths[source] / sid).exists()
+    # The destination's agent counts the guest at once (no restart needed), the source's not.
+    with client(mesh) as c:
+        deadline = time.monotonic() + 60
+        while True:
+            vms = {
+                h["hypervisor_hostname"]: h["running_vms"]
+                for h in c.get("/v2.1/os-hypervisors/detail").json()["hypervisors"]
+            }
+            if (vms.get(dest), vms.get(source)) == (1, 0) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+    assert (vms.get(dest), vms.get(source)) == (1, 0), vms
 
     # Evacuate: the guest's host forced down, the guest is rebuilt from its image elsewhere.
     with client(mesh, "2.80") as c:
