@@ -100,6 +100,8 @@ def test_a_running_live_migration_shows_progress_and_abort_keeps_it_on_its_sourc
         eventually(cancelled, 60)
         assert c.get(f"/v2.1/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"] == source
         assert c.get(f"/v2.1/servers/{sid}/migrations").json() == {"migrations": []}
+        gone = c.get(f"/v2.1/servers/{sid}/migrations/{mid}")
+        assert gone.status_code == 404 and "not in progress" in gone.text
         assert placement_allocations(slow_mesh, mig["uuid"]) == {}
         assert set(placement_allocations(slow_mesh, sid)) == source_rps
 

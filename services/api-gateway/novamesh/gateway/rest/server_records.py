@@ -201,7 +201,7 @@ class ServerRecordsRest(api_server_actions_pb2_grpc.ServerActionsRestServiceServ
                     filters={"instance_uuid": call.path_id, "migration_type": "live-migration"}
                 )
             )
-            live = [m for m in found if m.status in ("queued", "preparing", "running")]
+            live = [m for m in found if m.status in _IN_PROGRESS]
             return Reply({"migrations": [_server_migration(call, m) for m in live]})
 
         return await self.rest.handle(context, request, run)
@@ -214,10 +214,13 @@ class ServerRecordsRest(api_server_actions_pb2_grpc.ServerActionsRestServiceServ
                 actions_pb2.ListMigrationsRequest(filters={"instance_uuid": call.path_id})
             )
             match = next((m for m in found if str(m.id) == call.sub_id), None)
-            if match is None or match.migration_type != "live-migration":
-                raise NotFound(
-                    f"Instance {call.path_id} has no migration {call.sub_id} in progress."
-                )
+            mid, sid = call.sub_id, call.path_id
+            if match is None:
+                raise NotFound(f"In-progress live migration {mid} is not found for server {sid}.")
+            if match.migration_type != "live-migration":
+                raise NotFound(f"Migration {mid} for server {sid} is not live-migration.")
+            if match.status not in _IN_PROGRESS:
+                raise NotFound(f"Live migration {mid} for server {sid} is not in progress.")
             return Reply({"migration": _server_migration(call, match)})
 
         return await self.rest.handle(context, request, run)
@@ -260,6 +263,9 @@ def _migration_id(raw: str) -> int:
     # Not a number: no migration has that id (the router answers as for any unknown one).
     return int(raw) if raw.isdigit() else -1
 
+
+# A live migration's statuses before it ends (Nova shows only these on a server).
+_IN_PROGRESS = ("queued", "preparing", "running", "post-migrating")
 
 _FORCE_COMPLETE = {
     "type": "object",
