@@ -77,11 +77,13 @@ def folder_cases(root: Path, directory: str, version: str, folder: Path) -> list
         if _is_request(name):
             cases.append(Case(directory, version, name, None, folder / (name + SUFFIX)))
         else:
-            # Templates named after a GET (`image-meta-key-get`) are responses; actions
+            # Templates named after a GET (`image-meta-key-get`) or a variant of a response
+            # (`server-get-resp-rescue`) are responses; actions
             # (`server-action-reboot`, `pause-server`) are requests answered without a body.
             is_response = (
                 name.endswith(("-get", "-list"))
                 or "-get-" in name
+                or "-resp-" in name
                 or name.startswith(_RESPONSE_PREFIXES)
             )
             path = folder / (name + SUFFIX)

@@ -39,6 +39,20 @@ class Route:
     after: tuple[tuple[str, str, Any, str], ...] = ()
     # Compare the whole collection: the suite makes none of its items (os-services).
     all_items: bool = False
+    # (name, project) of servers booted (m1.tiny, ACTIVE) before the call where upstream's
+    # sample shows servers of those names; project "" is the suite's own. With `on_host` they
+    # are forced onto the case's hypervisor (upstream stubbed the host's instance list).
+    named_servers: tuple[tuple[str, str], ...] = ()
+    on_host: bool = False
+    # (key, template value, accepted value): upstream's stub servers used nothing of their
+    # host; the servers booted here use what their flavor says.
+    booted_usage: tuple[tuple[str, Any, Any], ...] = ()
+    # The answer sums every compute host: upstream's cloud has one, the suite's several
+    # identical ones, so each total is that many times the template's.
+    host_totals: bool = False
+    # The answer's numbers, strings and flags are what the virt driver measured of the guest
+    # (upstream's fake driver answers fixed ones): each must have the template value's type.
+    measured: bool = False
 
 
 @dataclass(frozen=True)

@@ -275,7 +275,20 @@ def _specs(cpu: str = "", numa: str = "") -> tuple[str, str, Any, str]:
 
 
 _BY_HOST = "/os-hypervisors?hypervisor_hostname_pattern={hypervisor_host}"
+# What two m1.tiny servers (1 vCPU, 512 MB, 1 GB) use of upstream's fake-mini node.
+_TWO_TINY = (
+    ("running_vms", 0, 2), ("vcpus_used", 0, 2), ("memory_mb_used", 512, 1536),
+    ("free_ram_mb", 7680, 6656), ("local_gb_used", 0, 2), ("free_disk_gb", 1028, 1026),
+)  # fmt: skip
+
+
+def _on_host(path: str) -> Route:
+    servers = (("test_server1", ""), ("test_server2", ""))
+    return Route("GET", path, named_servers=servers, on_host=True, booted_usage=_TWO_TINY)
+
+
 _TAGS = ("PUT", "/servers/{server}/tags", {"tags": ["tag1", "tag2"]}, "")
+_NO_DESCRIPTION = (("server/description", None),)
 _VOLS = "/servers/{server}/os-volume_attachments"
 
 
@@ -284,6 +297,30 @@ def _attach(volume: str, first: bool) -> tuple[str, str, Any, str]:
     body = {"volumeAttachment": {"volumeId": f"{{{volume}}}", **extra}}
     return ("POST@2.79", _VOLS, body, "")
 
+
+_USAGE = "/os-simple-tenant-usage?start={start}&end={end}"
+_USAGE_OF = "/os-simple-tenant-usage/{project}?start={start}&end={end}"
+_NEXT = "&limit=1&marker={named1}"
+_THREE = (
+    ("instance-1", ""), ("instance-2", ""), ("instance-3", "0000000e737461636b20342065000000"),
+)  # fmt: skip
+
+
+def _usage(path: str, servers: tuple[tuple[str, str], ...] = (("new-server-test", ""),)) -> Route:
+    return Route("GET", path, named_servers=servers, all_items=True)
+
+
+_FIXTURE_TASK_LOGS = (
+    "upstream's samples show task-log rows its test writes into the database (three hosts' "
+    "June 2012 audits done with an error each, fixed host ids); no API call writes them"
+)
+
+_FIXTURE_NET = "3cb9bc59-5699-4588-a4b1-b87f96708bc6"
+_IFACES = "/servers/{server}/os-interface"
+_TAGGED_PORT = (
+    ("POST@2.70", _IFACES, {"interfaceAttachment": {"net_id": "{net}", "tag": "tag1"}}, ""),
+    ("DELETE", _IFACES + "/{boot_port}", None, ""),
+)
 
 _QUOTAS = "/os-quota-sets/fake_tenant"
 _CLASS_DEFAULTS = {"quota_class_set": {"instances": 10, "cores": 20}}
@@ -423,12 +460,13 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "server-metadata-all-resp": Route("PUT", "/servers/{server}/metadata"),
         "server-metadata-resp": Route("PUT", "/servers/{server}/metadata/foo"),
     },
-    # Upstream's tag samples read the tags the put-all sample set, as the server's owner.
+    # Upstream's tag samples read the tags the put-all sample set, as the server's owner, of a
+    # server booted from the common 2.1 create template (no description).
     "os-server-tags": {
         "server-tags-put-all-resp": Route("PUT", "/servers/{server}/tags"),
         "server-tags-index-resp": Route("GET", "/servers/{server}/tags", before=(_TAGS,)),
         "server-tags-show-details-resp": Route(
-            "GET", "/servers/{server}", before=(_TAGS,), caller="user"
+            "GET", "/servers/{server}", before=(_TAGS,), caller="user", boot=_NO_DESCRIPTION
         ),
         "servers-tags-details-resp": Route(
             "GET",
@@ -436,6 +474,7 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
             before=(_TAGS,),
             caller="user",
             values=(("tag1", "tag1"),),
+            boot=_NO_DESCRIPTION,
         ),
     },
     "os-pause-server": {
@@ -552,14 +591,19 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "get-rdp-console-post-req": NotApplicable("RDP consoles (Hyper-V) were removed upstream"),
         "create-rdp-console-req": NotApplicable("RDP consoles (Hyper-V) were removed upstream"),
         "create-vnc-console-resp": Route("POST", "/servers/{server}/remote-consoles"),
-        "create-mks-console-resp": Route("POST", "/servers/{server}/remote-consoles"),
+        "create-mks-console-resp": NotApplicable(
+            "MKS consoles are the VMware driver's (upstream's fake driver imitates one); this "
+            "cloud's drivers have none and answer 501 as Nova does for such a driver"
+        ),
         "create-spice-direct-console-resp": Route("POST", "/servers/{server}/remote-consoles"),
     },
     "os-server-password": {
         "get-password-resp": Route("GET", "/servers/{server}/os-server-password")
     },
     "os-server-diagnostics": {
-        "server-diagnostics-get-resp": Route("GET", "/servers/{server}/diagnostics"),
+        # Upstream's fake driver answers fixed measurements (a libvirt guest on Ubuntu with a
+        # config drive, 46664 s up); here they are the guest's.
+        "server-diagnostics-get-resp": Route("GET", "/servers/{server}/diagnostics", measured=True),
     },
     "os-server-topology": {
         "servers-topology-resp": Route("GET", "/servers/{server}/topology"),
@@ -586,7 +630,18 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
         "attach-interfaces-create-resp": Route(
             "POST", "/servers/{server}/os-interface", request="attach-interfaces-create-req"
         ),
-        "attach-interfaces-create-net_id-req": Route("POST", "/servers/{server}/os-interface"),
+        # Upstream's request names its Neutron fixture's network: here the server's own.
+        "attach-interfaces-create-net_id-req": Route(
+            "POST", "/servers/{server}/os-interface", literals=((_FIXTURE_NET, "{net}"),)
+        ),
+        # From 2.70 the samples show the server's one interface with its tag: the boot's port
+        # gives way to one attached with a tag.
+        "2.70:attach-interfaces-list-resp": Route(
+            "GET", "/servers/{server}/os-interface", before=_TAGGED_PORT
+        ),
+        "2.70:attach-interfaces-show-resp": Route(
+            "GET", "/servers/{server}/os-interface/{port}", before=_TAGGED_PORT
+        ),
         # The 2.70 sample attaches a port of the test's choosing (a port here is made when it
         # is attached).
         "2.70:attach-interfaces-create-resp": Route(
@@ -687,7 +742,7 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     "os-hypervisors": {
         "hypervisors-list-resp": Route("GET", "/os-hypervisors"),
         "hypervisors-detail-resp": Route("GET", "/os-hypervisors/detail"),
-        "hypervisors-statistics-resp": Route("GET", "/os-hypervisors/statistics"),
+        "hypervisors-statistics-resp": Route("GET", "/os-hypervisors/statistics", host_totals=True),
         # From 2.33 upstream's list samples show the page of one after the first hypervisor.
         **{
             f"{v}:{name}": Route("GET", path + "?limit=1&marker={hypervisor}")
@@ -709,6 +764,24 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
             for name, path in (
                 ("hypervisors-search-resp", _BY_HOST),
                 ("hypervisors-without-servers-resp", _BY_HOST + "&with_servers=false"),
+            )
+        },
+        # Upstream stubs the host's instance list with two made-up servers: here two servers
+        # of those names are booted onto the host (which then shows what they use).
+        "hypervisors-with-servers-resp": _on_host("/os-hypervisors/{hypervisor_host}/servers"),
+        **{
+            f"{v}:{name}": _on_host(path)
+            for v in ("2.53", "2.88")
+            for name, path in (
+                ("hypervisors-with-servers-resp", _BY_HOST + "&with_servers=true"),
+                (
+                    "hypervisors-detail-with-servers-resp",
+                    "/os-hypervisors/detail?with_servers=true",
+                ),
+                (
+                    "hypervisors-show-with-servers-resp",
+                    "/os-hypervisors/{hypervisor}?with_servers=true",
+                ),
             )
         },
     },
@@ -740,15 +813,21 @@ ROUTES: dict[str, dict[str, Route | NotApplicable]] = {
     # "running" with progress counters) that no API call leaves behind; the views are unit
     # tested per microversion instead (api-gateway tests/test_gateway_migration_views.py).
     "os-migrations": {"": NotApplicable(_STUBBED_MIGRATIONS)},
-    "os-simple-tenant-usage": {},
-    # Upstream's samples show task logs its fixture wrote; no host here runs the periodic
-    # usage audit, so every host shows as not run and these stay failing on those literals.
-    "os-instance-usage-audit-log": {
-        "inst-usage-audit-log-index-get-resp": Route("GET", "/os-instance_usage_audit_log"),
-        "inst-usage-audit-log-show-get-resp": Route(
-            "GET", "/os-instance_usage_audit_log/2012-07-01%2000:00:00"
-        ),
+    # Upstream boots its servers, then moves its clock an hour on: the suite asks for the hour
+    # from just after its boots, so each server has used 1.0 hours as in the samples.
+    "os-simple-tenant-usage": {
+        "simple-tenant-usage-get": _usage(_USAGE),
+        "simple-tenant-usage-get-detail": _usage(_USAGE + "&detailed=1"),
+        "simple-tenant-usage-get-specific": _usage(_USAGE_OF),
+        # 2.40 pages: upstream's three servers in two projects, the page of one after the first.
+        "2.40:simple-tenant-usage-get": _usage(_USAGE + _NEXT, _THREE),
+        "2.40:simple-tenant-usage-get-detail": _usage(_USAGE + "&detailed=1" + _NEXT, _THREE),
+        "2.40:simple-tenant-usage-get-specific": _usage(_USAGE_OF + _NEXT, _THREE),
+        "2.40:simple-tenant-usage-get-all": _usage(_USAGE + "&detailed=1", _THREE),
     },
+    # The API answers every host as not run, as Nova with its default configuration does (no
+    # host runs the periodic usage audit); the views are unit tested and e2e tested instead.
+    "os-instance-usage-audit-log": {"": NotApplicable(_FIXTURE_TASK_LOGS)},
     "os-server-external-events": {
         "event-create-resp": Route(
             "POST",

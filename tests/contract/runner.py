@@ -33,7 +33,7 @@ from tests.contract.matcher import (
     render_request,
 )  # fmt: skip
 from tests.contract.routes import NotApplicable, Route
-from tests.contract.subs import PATTERNS, PROJECT, USER, relax, request_values
+from tests.contract.subs import PATTERNS, PROJECT, USER, UUID, relax, request_values
 from tests.support.mesh import Mesh, start_mesh
 
 WAIT_SECONDS = 15.0
@@ -92,6 +92,9 @@ class Runner:
         self.counter = 0
         self.image_id = self._image()
         self.boot_fallbacks: list[str] = []
+        # Servers of other projects a case booted (the sweep lists only the suite's own).
+        self.foreign: set[str] = set()
+        self.booted_at = 0.0
         self.boot_sent: set[str] = set()
         self._fake_images: FakeImages | None = None
         self._upstream_flavor()
@@ -150,7 +153,9 @@ class Runner:
     def call(
         self, method: str, path: str, version: str, body: Any = None, caller: str = "admin"
     ) -> httpx.Response:
-        token = f"{USER}:{PROJECT}" if caller == "admin" else f"fake:{PROJECT}"
+        # "admin", "user" (a member of the suite's project) or another project's id.
+        project = PROJECT if caller in ("admin", "user") else caller
+        token = f"{USER}:{PROJECT}" if caller == "admin" else f"fake:{project}"
         url = path[1:] if path.startswith("^") else "/v2.1" + path
         headers = {"X-OpenStack-Nova-API-Version": version, "X-Auth-Token": token}
         content = None
@@ -307,6 +312,10 @@ class Runner:
                 known[name] = self._volume()
         if "server" in known and _NEEDS_HOSTS in repr((route.values, route.before, route.after)):
             known.update(self._hosts(known["server"]))
+        if "server" in known and ("{net}" in repr(route) or "{boot_port}" in repr(route)):
+            resp = self._ok(self.call("GET", f"/servers/{known['server']}/os-interface", "2.1"))
+            first = resp.json()["interfaceAttachments"][0]
+            known["net"], known["boot_port"] = first["net_id"], first["port_id"]
         for step in route.before:
             self._ok(self._step(step, known, group.version))
             if step[3]:
@@ -326,13 +335,68 @@ class Runner:
         if "{port}" in path:
             resp = self._ok(self.call("GET", f"/servers/{known['server']}/os-interface", "2.1"))
             known["port"] = resp.json()["interfaceAttachments"][0]["port_id"]
-        if "{hypervisor" in path:
-            # Ids are integers before 2.53 and UUIDs after: ask at the group's version.
+        if "{hypervisor" in path or group.directory == "os-hypervisors":
+            # Ids are integers before 2.53 and UUIDs after: ask at the group's version. The
+            # sample shows upstream's one host: the suite's lists are compared on this one.
             resp = self._ok(self.call("GET", "/os-hypervisors", group.version))
             first = resp.json()["hypervisors"][0]
             known["hypervisor"] = known["hypervisor_id"] = str(first["id"])
             known["hypervisor_host"] = str(first["hypervisor_hostname"])
+            group.owned.add(known["hypervisor"])
+            if not route.named_servers:
+                self._idle_hosts()
+        if route.named_servers:
+            known.update(self._named_servers(group, route, known))
+        if "{start}" in path:
+            # Upstream's usage samples cover the hour after its clock stood still at the boots
+            # (every server 1.0 hours): here the hour from now, after every boot.
+            begin = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            known["start"] = begin.isoformat(timespec="microseconds")
+            known["end"] = (begin + dt.timedelta(hours=1)).isoformat(timespec="microseconds")
         return known
+
+    def _named_servers(self, group: Group, route: Route, known: dict[str, str]) -> dict[str, str]:
+        """The servers a sample shows by name (m1.tiny), their ids as `{named1}`, `{named2}` ...
+
+        Upstream made its uuids ascend with the names, and Nova pages usage by project and
+        uuid: the names go to each project's servers in uuid order (a rename after the boot).
+        """
+        self.booted_at = time.time()
+        booted: list[tuple[str, str]] = []
+        for name, project in route.named_servers:
+            server = {"name": name, "imageRef": self.image_id, "flavorRef": "1"}
+            if route.on_host:
+                server["availability_zone"] = f"nova:{known['hypervisor_host']}"
+            caller = project or ("admin" if route.on_host else "user")
+            resp = self._ok(self.call("POST", "/servers", "2.1", {"server": server}, caller))
+            server_id = str(resp.json()["server"]["id"])
+            group.owned.add(server_id)
+            if project:
+                self.foreign.add(server_id)
+            booted.append((project, server_id))
+        made: dict[str, str] = {}
+        for i, (name, project) in enumerate(route.named_servers, 1):
+            mine = sorted(sid for p, sid in booted if p == project)
+            rank = [n for n, p in route.named_servers if p == project].index(name)
+            server_id = mine[rank]
+            self.wait(server_id, "ACTIVE")
+            body = {"server": {"name": name}}
+            self._ok(self.call("PUT", f"/servers/{server_id}", "2.1", body))
+            made[f"named{i}"] = server_id
+        return made
+
+    def _idle_hosts(self) -> None:
+        """Wait until no host runs a server (the hypervisor samples show idle hosts; a deleted
+        server's resources are released as its host reports them)."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        stats: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            resp = self._ok(self.call("GET", "/os-hypervisors/statistics", "2.1"))
+            stats = resp.json()["hypervisor_statistics"]
+            if stats["running_vms"] == 0 and stats["vcpus_used"] == 0:
+                return
+            time.sleep(0.1)
+        raise SetupFailed(f"hosts still busy: {stats}")
 
     def _step(
         self, step: tuple[str, str, Any, str], known: dict[str, str], version: str
@@ -485,6 +549,11 @@ class Runner:
         subs["compute_endpoint"] = re.escape(self.base)
         subs["versioned_compute_endpoint"] = re.escape(self.base + "/v2.1")
         subs["host"] = r"[\w.:/-]+"
+        named = {v for k, v in values.items() if k.startswith("named")}
+        hosts = 0
+        if route.host_totals:
+            listed = self._ok(self.call("GET", "/os-hypervisors", "2.1"))
+            hosts = len(listed.json()["hypervisors"])
         if not route.all_items:
             owned = group.owned
             if "changes-" in route.path and "server" in values:
@@ -494,8 +563,22 @@ class Runner:
 
         def relaxed(path: str, want: Any, got: Any) -> bool | None:
             key = path.rsplit("/", 1)[-1]
-            if any(k == key and want == t and got == a for k, t, a in route.in_flight):
+            fixed = route.in_flight + route.booted_usage
+            if any(k == key and want == t and got == a for k, t, a in fixed):
                 return True
+            if hosts and path.startswith("/hypervisor_statistics/") and key in _SUMS:
+                return isinstance(got, int) and got == (hosts if key == "count" else want * hosts)
+            if route.measured and not isinstance(want, dict | list):
+                return _same_kind(want, got)
+            if named and key == "uuid" and isinstance(want, str) and re.fullmatch(UUID, want):
+                # upstream's stubbed instance list names made-up servers; these are the
+                # servers the case booted onto the host
+                return got in named
+            if key == "uptime" and want == _USAGE_HOUR and "{start}" in route.path:
+                # upstream's clock stood still an hour after the boots; here it ran on: the
+                # seconds since this case's boots
+                elapsed = time.time() - self.booted_at + 1
+                return isinstance(got, int) and 0 <= got <= elapsed
             return relax(path, want, got)
 
         try:
@@ -508,6 +591,10 @@ class Runner:
 
     def run(self, cases: list[Case]) -> list[Result]:
         results: list[Result] = []
+        # Upstream runs each sample on a fresh cloud. The hypervisor samples show each host's
+        # use, which an earlier group's leftovers would change (an evacuated guest holds its
+        # source host until that host's agent restarts): they run first, on idle hosts.
+        cases = sorted(cases, key=lambda c: c.directory not in _FIRST)
         for (directory, version), items in groupby(cases, key=lambda c: (c.directory, c.version)):
             group = Group(self, directory, version)
             for case in items:
@@ -525,7 +612,7 @@ class Runner:
                 else:
                     self.reset_quotas()
                     results.append(self.run_case(group, case, route))
-                    if route.path.startswith("/servers"):
+                    if route.path.startswith("/servers") or route.named_servers:
                         self.sweep_servers()
                     if route.path.startswith("/os-keypairs"):
                         self.sweep_keypairs()
@@ -566,6 +653,8 @@ class Runner:
         """Delete every server of the project and wait until they are gone."""
         resp = self.call("GET", "/servers?limit=1000", "2.1")
         servers = [s["id"] for s in resp.json().get("servers", [])] if resp.is_success else []
+        servers += sorted(self.foreign)
+        self.foreign.clear()
         for server_id in servers:
             self.call("DELETE", f"/servers/{server_id}", "2.1")
         for server_id in servers:
@@ -576,8 +665,30 @@ class Runner:
                 time.sleep(0.05)
 
 
+# API directories whose samples need hosts no earlier group has used.
+_FIRST = frozenset(("os-hypervisors",))
+# Upstream's usage samples: an hour of use (its clock stood still an hour after the boots).
+_USAGE_HOUR = 3600
+# The hypervisor statistics that sum the hosts' values.
+_SUMS = frozenset((
+    "count", "current_workload", "free_disk_gb", "free_ram_mb", "local_gb", "local_gb_used",
+    "memory_mb", "memory_mb_used", "running_vms", "vcpus", "vcpus_used",
+))  # fmt: skip
+
 # Route values or steps that name the server's host or another one (`{server_host}`).
 _NEEDS_HOSTS = "_host}"
+
+
+def _same_kind(want: Any, got: Any) -> bool:
+    """A measurement of the template's kind: a flag, a number (or null, a value the driver could
+    not take) or a text."""
+    if isinstance(want, bool) or isinstance(got, bool):
+        return isinstance(want, bool) and isinstance(got, bool)
+    if isinstance(want, int | float):
+        return got is None or isinstance(got, int | float)
+    if isinstance(want, str) and "%(" not in want:
+        return isinstance(got, str)
+    return want is None and got is None
 
 
 def _fill(body: Any, known: dict[str, str]) -> Any:
@@ -692,6 +803,9 @@ def start(state_dir: Path) -> Mesh:
 # console samples: the console proxies' base URLs of Nova's default configuration.
 SUITE_CONFIG: dict[str, dict[str, object]] = {
     "actions": {"shelved_offload_time": -1},
+    # Each simulated host as upstream's fake driver's one node "fake-mini" (its hypervisor
+    # samples show that node's resources).
+    "agent": {"vcpus": 2, "memory_mb": 8192, "disk_gb": 1028, "reserved_host_memory_mb": 512},
     "console": {
         "novncproxy_base_url": "http://127.0.0.1:6080/vnc_auto.html",
         "serialproxy_base_url": "ws://127.0.0.1:6083/",

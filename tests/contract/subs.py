@@ -9,6 +9,7 @@ attachments, the availability zone its test configured) rather than from the API
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -17,7 +18,9 @@ from tests.contract.matcher import Matcher, NoMatch
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ISOTIME = r"\d{4}-[0,1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}Z"
 STRTIME = r"\d{4}-[0,1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}\.\d{6}"
-TEXT = r"(\\\"|[^\"]+)*"
+# Upstream's text pattern without its nested repetition (which backtracks exponentially when a
+# long value does not match): the same strings, an escaped quote or any other character.
+TEXT = r'(?:\\"|[^"])*'
 
 # The project and user upstream's samples run as; the suite authenticates as them (noauth).
 PROJECT = "6f70656e737461636b20342065766572"
@@ -197,8 +200,34 @@ def _service_list(expected: list[Any], actual: Any) -> bool:
     return True
 
 
+def _cpu_info(expected: Any, actual: Any) -> bool:
+    """The host's CPU as its driver describes it (upstream's fake driver: a Nehalem): the
+    same fields, a JSON text before 2.28 and an object from it."""
+    if isinstance(expected, str):
+        if not isinstance(actual, str):
+            return False
+        try:
+            expected, actual = json.loads(expected), json.loads(actual)
+        except ValueError:
+            return False
+    if not isinstance(expected, dict) or not isinstance(actual, dict):
+        return False
+    return set(expected) == set(actual) and all(
+        type(actual[k]) is type(v) for k, v in expected.items()
+    )
+
+
 def relax(path: str, expected: Any, actual: Any) -> bool | None:
     key = path.rsplit("/", 1)[-1]
+    if key == "cpu_info" and isinstance(expected, str | dict) and "%(" not in str(expected):
+        return _cpu_info(expected, actual)
+    if key == "internal_access_path" and expected == "%(internal_access_path)s":
+        # upstream's fake driver gives every console the path "FAKE" (its test accepts any
+        # text); a real serial console has none: null
+        return actual is None or isinstance(actual, str)
+    if key == "disk_available_least" and isinstance(expected, int):
+        # the driver's own estimate of free disk (upstream's fake driver says 0)
+        return isinstance(actual, int) and not isinstance(actual, bool)
     if path == "/keypair/id" and isinstance(expected, int):
         # the first row of upstream's fresh database; any row id is the API's answer
         return isinstance(actual, int) and not isinstance(actual, bool)
