@@ -244,3 +244,15 @@ async def test_abort_of_a_queued_migration_needs_2_65_and_cancels_before_it_runs
     agent.finish(cancelled=True)
     await mesh.app.core.idle()
     assert (await _migration(actions)).status == "cancelled"
+
+
+async def test_a_server_deleted_while_it_migrates_leaves_no_allocation(
+    mesh: Mesh, stubs: Stubs, agent: SlowSource
+) -> None:
+    actions, _ = stubs
+    inst, _ = await _migrating(mesh, actions, agent)
+    await mesh.router.DeleteInstance(router_pb2.DeleteInstanceRequest(uuid=inst.uuid))
+    await mesh.app.core.idle()
+    assert mesh.placement.allocations == {}
+    assert (await _migration(actions)).status == "error"
+    assert "terminate" in [c.WhichOneof("body") for c in agent.commands]

@@ -375,4 +375,6 @@ def _instance_uuid(command: agent_pb2.AgentCommand) -> str:
         return command.terminate.instance_uuid
     if body == "power":
         return command.power.instance_uuid
+    if body == "live_migrate":
+        return command.live_migrate.instance.uuid
     return ""

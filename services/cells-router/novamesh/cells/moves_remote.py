@@ -93,6 +93,18 @@ class RemoteMoves:
             ),
             max(self._timeout, LIVE_TIMEOUT),
         )
+        if await self._deleted(cell, uuid):
+            # Deleted while it moved: the delete released the instance's allocations, so
+            # nothing is given back; the migration's own allocation goes too.
+            await self._alloc.drop_instance(uuid)
+            await self._core.quietly(
+                self._placement.DeleteAllocations(
+                    placement_pb2.DeleteAllocationsRequest(consumer_uuid=move.migration_uuid)
+                ),
+                f"releasing the allocation of migration {move.migration_uuid}",
+            )
+            await self._core.in_cell(cell, status(move.migration_uuid, "error"))
+            return
         if outcome.ok:
             await self._core.quietly(
                 self._placement.DeleteAllocations(
@@ -118,6 +130,13 @@ class RemoteMoves:
         await self._core.publish(cell, uuid)
         await self._host_states.changed(cell, move.source)
         await self._host_states.changed(cell, dest)
+
+    async def _deleted(self, cell: Cell, uuid: str) -> bool:
+        async def work(session: AsyncSession) -> bool:
+            row = await inst_db.get_plain(session, uuid)
+            return row is None or bool(row.deleted)
+
+        return bool(await self._core.in_cell(cell, work))
 
     async def _advance(
         self, cell: Cell, move: Move, to: str, expected: tuple[str, ...], **values: Any

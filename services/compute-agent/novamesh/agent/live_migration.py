@@ -88,12 +88,15 @@ class LiveMigrations:
         try:
             await self._driver.live_migration(host, inst.uuid, c.dest_host)
         except DriverError as exc:
+            now = await self._power(host, inst.uuid)
             if local:
                 self._tracker.release(inst.uuid)
-                self._tracker.claim(host, inst)
-                self._sink.host_resources(self._tracker.report(c.dest_host))
+                # A guest deleted meanwhile (the delete aborted the job) is counted nowhere.
+                if now is not PowerState.NOSTATE:
+                    self._tracker.claim(host, inst)
+                for h in (host, c.dest_host):
+                    self._sink.host_resources(self._tracker.report(h))
             cancelled = isinstance(exc, MigrationCancelled)
-            now = await self._power(host, inst.uuid)
             # An abort is no failure of the guest: the event succeeds, without a fault.
             self._update(
                 inst.uuid, host, vm_state, now, LIVE_MIGRATION_EVENT, None if cancelled else exc
@@ -119,6 +122,15 @@ class LiveMigrations:
     async def abort(self, host: str, c: ac.LiveMigrationAbort) -> None:
         jobs = self._jobs("operation.abort-in-progress-live-migration", c.uuid, host)
         await jobs.live_migration_abort(host, c.uuid)
+
+    async def stop(self, host: str, uuid: str) -> None:
+        """Abort the guest's running job, if any (its guest is being deleted)."""
+        if uuid not in self._running or not isinstance(self._driver, LiveMigrationJobs):
+            return
+        try:
+            await self._driver.live_migration_abort(host, uuid)
+        except DriverError as exc:
+            LOG.warning("cannot abort the live migration of %s: %s", uuid, exc)
 
     async def arrived(self, host: str, c: ac.PostLiveMigrationAtDestination) -> None:
         """The guest runs on `host` now (it came from another agent's host): count it here at

@@ -323,6 +323,7 @@ class ComputeManager:
     async def _terminate(self, host: str, uuid: str) -> DriverError | None:
         if uuid in self._building:
             self._cancelled.add(uuid)
+        await self._actions.stop_live_migration(host, uuid)
         with _TRACER.start_as_current_span("driver.destroy"):
             try:
                 await self.driver.destroy(host, uuid)

@@ -64,6 +64,10 @@ class ActionRunner:
         self._lock = lock
         self._live = LiveMigrations(driver, tracker, sink)
 
+    async def stop_live_migration(self, host: str, uuid: str) -> None:
+        """The guest is being deleted: a live migration of it running here ends first."""
+        await self._live.stop(host, uuid)
+
     def span_name(self, command: ac.ActionCommand) -> str:
         return f"agent.{type(command).__name__.lower()}"
 

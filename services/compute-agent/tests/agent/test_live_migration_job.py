@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from novamesh.agent import action_commands as ac
-from novamesh.agent.commands import Build, StateUpdate
+from novamesh.agent.commands import Build, StateUpdate, Terminate
 from novamesh.agent.ledger import CommandLedger, Outcome
 from novamesh.agent.live_migration import ProgressReport
 from novamesh.agent.manager import ComputeManager
@@ -141,3 +141,15 @@ async def test_the_destination_counts_a_guest_that_arrived_from_another_agent() 
     # said twice (a retried command), it still counts once
     await manager.handle("p2", "h-3", ac.PostLiveMigrationAtDestination(arriving, "mig-2"))
     assert used(tracker, "h-3") == 2
+
+
+async def test_deleting_a_migrating_guest_ends_its_job_and_counts_it_nowhere() -> None:
+    manager, driver, tracker, sink = await started()
+    job = await _running(manager, sink)
+    await manager.handle("t", "h-1", Terminate("u1"))
+    assert (sink.result("t") or Outcome("", "", False)).ok
+    await asyncio.wait_for(job, 30)
+    outcome = sink.result("l")
+    assert outcome is not None and outcome.data == {"status": "cancelled"}
+    assert driver.guest_state("u1") is None
+    assert (used(tracker, "h-1"), used(tracker, "h-2")) == (0, 0)
