@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#novamesh/agent/v1/host_events.proto\x12\x11novamesh.agent.v1\"6\n\x0bPowerUpdate\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x10\n\x08power_on\x18\x02 \x01(\x08\"I\n\x0c\x45xtendVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x11\n\tvolume_id\x18\x02 \x01(\t\x12\x0f\n\x07size_gb\x18\x03 \x01(\x05\"A\n\x10\x44\x65stroyEvacuated\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x16\n\x0emigration_uuid\x18\x02 \x01(\tB+Z)novamesh/gen/go/novamesh/agent/v1;agentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#novamesh/agent/v1/host_events.proto\x12\x11novamesh.agent.v1\"6\n\x0bPowerUpdate\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x10\n\x08power_on\x18\x02 \x01(\x08\"I\n\x0c\x45xtendVolume\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x11\n\tvolume_id\x18\x02 \x01(\t\x12\x0f\n\x07size_gb\x18\x03 \x01(\x05\"A\n\x10\x44\x65stroyEvacuated\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x16\n\x0emigration_uuid\x18\x02 \x01(\t\"@\n\x0f\x46orgetEvacuated\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x16\n\x0emigration_uuid\x18\x02 \x01(\tB+Z)novamesh/gen/go/novamesh/agent/v1;agentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,4 +38,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXTENDVOLUME']._serialized_end=187
   _globals['_DESTROYEVACUATED']._serialized_start=189
   _globals['_DESTROYEVACUATED']._serialized_end=254
+  _globals['_FORGETEVACUATED']._serialized_start=256
+  _globals['_FORGETEVACUATED']._serialized_end=320
 # @@protoc_insertion_point(module_scope)

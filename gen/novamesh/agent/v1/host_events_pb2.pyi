@@ -101,3 +101,31 @@ class DestroyEvacuated(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DestroyEvacuated: _TypeAlias = DestroyEvacuated  # noqa: Y015
+
+@_typing.final
+class ForgetEvacuated(_message.Message):
+    """The instance was evacuated to another host while this host's service was forced down but
+    its agent ran on: the agent stops counting the guest in this host's resources at once (as
+    Nova's resource tracker at its next periodic update) and leaves the guest itself in place;
+    DestroyEvacuated removes it when the agent starts again. Forgetting twice is harmless.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCE_UUID_FIELD_NUMBER: _builtins.int
+    MIGRATION_UUID_FIELD_NUMBER: _builtins.int
+    instance_uuid: _builtins.str
+    migration_uuid: _builtins.str
+    def __init__(
+        self,
+        *,
+        instance_uuid: _builtins.str = ...,
+        migration_uuid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_uuid", b"instance_uuid", "migration_uuid", b"migration_uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForgetEvacuated: _TypeAlias = ForgetEvacuated  # noqa: Y015
