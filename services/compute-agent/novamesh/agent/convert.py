@@ -166,6 +166,9 @@ def _host_event_from_proto(cmd: agent_pb2.AgentCommand, body: str | None) -> Com
         case "destroy_evacuated":
             d = cmd.destroy_evacuated
             return he.DestroyEvacuated(_uuid(d.instance_uuid), d.migration_uuid)
+        case "forget_evacuated":
+            f = cmd.forget_evacuated
+            return he.ForgetEvacuated(_uuid(f.instance_uuid), f.migration_uuid)
     return None
 
 

@@ -1,5 +1,5 @@
-"""Commands that carry external events to a guest's host, and the start-up clean-up of an
-evacuated guest, as plain types."""
+"""Commands that carry external events to a guest's host, and what a host does about a guest
+evacuated away from it (stop counting it at once, destroy it at start-up), as plain types."""
 
 from __future__ import annotations
 
@@ -25,4 +25,10 @@ class DestroyEvacuated:
     migration_uuid: str
 
 
-HostEventCommand = PowerUpdate | ExtendVolume | DestroyEvacuated
+@dataclass(frozen=True)
+class ForgetEvacuated:
+    uuid: str
+    migration_uuid: str
+
+
+HostEventCommand = PowerUpdate | ExtendVolume | DestroyEvacuated | ForgetEvacuated

@@ -6,6 +6,8 @@ is made to match the event (a guest already there is left alone) and the instanc
 ACTIVE or STOPPED under the instance-action event compute_power_update. volume-extended grows
 the attached disk through the driver. DestroyEvacuated removes a guest whose instance now
 lives on another host, and reports nothing about the instance: its state is the new host's.
+ForgetEvacuated, sent while the old host's agent still runs (its service forced down), only
+stops counting the guest there; the guest stays until the agent starts again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from novamesh.agent.commands import Sink, StateUpdate
 from novamesh.agent.host_event_commands import (
     DestroyEvacuated,
     ExtendVolume,
+    ForgetEvacuated,
     HostEventCommand,
     PowerUpdate,
 )
@@ -58,6 +61,8 @@ class HostEventRunner:
                         await self._extend_volume(host, command)
                     case DestroyEvacuated():
                         await self._destroy_evacuated(host, command)
+                    case ForgetEvacuated():
+                        self._forget_evacuated(host, command)
         except DriverError as exc:
             return exc
         return None
@@ -98,8 +103,31 @@ class HostEventRunner:
             host,
             c.migration_uuid,
         )
-        await self._driver.destroy(host, c.uuid)
-        if self._tracker.release(c.uuid) is not None:
+        if not await self._lives_elsewhere(host, c.uuid):
+            await self._driver.destroy(host, c.uuid)
+        if self._tracker.disown(host, c.uuid):
+            self._sink.host_resources(self._tracker.report(host))
+
+    async def _lives_elsewhere(self, host: str, uuid: str) -> bool:
+        """Whether the guest runs on another host of this agent: evacuated between two hosts
+        of one (fake) agent, it is the same guest, now the new host's."""
+        for other in self._driver.list_hosts():
+            if other != host and any(
+                g.uuid == uuid for g in await self._driver.list_instances(other)
+            ):
+                return True
+        return False
+
+    def _forget_evacuated(self, host: str, c: ForgetEvacuated) -> None:
+        # As Nova's resource tracker: usage is what the instances assigned to this host hold,
+        # so the guest stops counting now; it is destroyed only at the agent's next start.
+        if self._tracker.disown(host, c.uuid):
+            LOG.info(
+                "%s no longer counts %s: it was evacuated away (migration %s)",
+                host,
+                c.uuid,
+                c.migration_uuid,
+            )
             self._sink.host_resources(self._tracker.report(host))
 
     def _settle(

@@ -111,6 +111,9 @@ class ComputeManager:
         """A guest's power state changed outside any task (it shut itself down, crashed...)."""
         if uuid in self._busy or uuid in self._building or power is PowerState.NOSTATE:
             return
+        if self.tracker.disowned(host, uuid):
+            # Evacuated away: the instance is its new host's to report, not this copy's.
+            return
         # As Nova's power-state sync: a guest that stopped by itself is STOPPED; otherwise
         # only the power state changes (vm_state "" leaves it as it is).
         stopped = power in (PowerState.SHUTDOWN, PowerState.CRASHED)
@@ -198,7 +201,9 @@ class ComputeManager:
                     command.uuid,
                     partial(self._device, host, command),
                 )
-            case he.PowerUpdate() | he.ExtendVolume() | he.DestroyEvacuated():
+            case (
+                he.PowerUpdate() | he.ExtendVolume() | he.DestroyEvacuated() | he.ForgetEvacuated()
+            ):
                 return (
                     self._host_events.span_name(command),
                     command.uuid,

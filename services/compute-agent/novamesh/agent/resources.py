@@ -101,6 +101,9 @@ class ResourceTracker:
         self._numa = NumaClaims(overcommit.cpu_allocation_ratio, overcommit.ram_allocation_ratio)
         self._pci = PciClaims(pci_aliases)
         self._journal = ClaimsJournal(claims_path)
+        # (host, uuid) of guests evacuated away that still run here until the agent restarts:
+        # not counted, and not this host's to report on.
+        self._disowned: set[tuple[str, str]] = set()
 
     def recover(self, guests: list[InstanceInfo]) -> None:
         """Count the guests that were already running when the agent started."""
@@ -170,6 +173,19 @@ class ResourceTracker:
         )
         return claim.host
 
+    def disown(self, host: str, uuid: str) -> bool:
+        """Stop counting a guest that now belongs to another host; True when `host` counted
+        it. A claim the instance holds on another host of this agent (its new one) stays."""
+        self._disowned.add((host, uuid))
+        claim = self._claims.get(uuid)
+        if claim is None or claim.host != host:
+            return False
+        self.release(uuid)
+        return True
+
+    def disowned(self, host: str, uuid: str) -> bool:
+        return (host, uuid) in self._disowned
+
     def rekey(self, old: str, new: str) -> None:
         """Hold a claim under another name: a move keeps the source's resources under the
         migration's uuid while the instance claims its destination."""
@@ -223,6 +239,8 @@ class ResourceTracker:
 
     def _add(self, claim: Claim) -> None:
         self.release(claim.uuid)
+        # Back on a host that gave it up (evacuated there again): it counts there once more.
+        self._disowned.discard((claim.host, claim.uuid))
         self._claims[claim.uuid] = claim
         vcpus, memory, disk, guests = self._usage.get(claim.host, (0, 0, 0, 0))
         self._usage[claim.host] = (

@@ -124,6 +124,57 @@ async def test_an_evacuated_guest_is_destroyed_and_its_resources_freed_silently(
     assert host.sink.results[-1].ok
 
 
+async def test_a_guest_evacuated_while_its_agent_runs_stops_counting_but_stays(
+    tmp_path: Path,
+) -> None:
+    host = await start(tmp_path)
+    await host.manager.handle("b1", "h-1", Build(spec("u1")))
+    await host.manager.handle("b2", "h-1", Build(spec("u2")))
+    assert host.tracker.report("h-1").running_vms == 2
+    host.sink.updates.clear()
+    await host.manager.handle("f", "h-1", he.ForgetEvacuated("u1", "mig-1"))
+    assert host.sink.results[-1].ok
+    report = host.sink.reports[-1]
+    assert (report.running_vms, report.vcpus_used, report.memory_mb_used) == (1, 2, 1024)
+    assert host.tracker.report("h-1") == report
+    # As Nova, the guest itself waits for the agent's next start.
+    assert host.driver.guest_state("u1") is not None
+    # Its power changes are not this host's to report any more; the other guest's still are.
+    host.manager._power_changed("h-1", "u1", PowerState.SHUTDOWN)
+    assert host.sink.updates == []
+    host.manager._power_changed("h-1", "u2", PowerState.SHUTDOWN)
+    assert [u.uuid for u in host.sink.updates] == ["u2"]
+    # Forgetting again changes nothing and says nothing more.
+    reports = len(host.sink.reports)
+    await host.manager.handle("f2", "h-1", he.ForgetEvacuated("u1", "mig-1"))
+    assert host.sink.results[-1].ok and len(host.sink.reports) == reports
+    await host.driver.cleanup()
+
+    # Started again, the agent finds the guest, and the router's DestroyEvacuated removes it.
+    again = await start(tmp_path)
+    assert again.tracker.report("h-1").running_vms == 2
+    await again.manager.handle("d", "h-1", he.DestroyEvacuated("u1", "mig-1"))
+    assert again.driver.guest_state("u1") is None
+    assert again.sink.reports[-1].running_vms == 1
+
+
+async def test_forgetting_on_the_old_host_keeps_the_claim_on_the_new_one() -> None:
+    # One agent with both hosts: the evacuation's rebuild already moved the claim to h-2.
+    host = await start(hosts=("h-1", "h-2"))
+    await host.manager.handle("b", "h-2", Build(spec("u1")))
+    await host.manager.handle("f", "h-1", he.ForgetEvacuated("u1", "mig-1"))
+    assert host.sink.results[-1].ok
+    assert host.tracker.report("h-2").running_vms == 1
+    assert host.tracker.report("h-1").running_vms == 0
+    assert not host.tracker.disowned("h-2", "u1")
+    # Nor does the start-up clean-up on h-1 touch the guest that now runs on h-2.
+    await host.manager.handle("d", "h-1", he.DestroyEvacuated("u1", "mig-1"))
+    assert host.sink.results[-1].ok
+    state = host.driver.guest_state("u1")
+    assert state is not None and state["host"] == "h-2"
+    assert host.tracker.report("h-2").running_vms == 1
+
+
 def test_commands_come_from_their_protos() -> None:
     cmd = agent_pb2.AgentCommand(
         power_update=host_events_pb2.PowerUpdate(instance_uuid="u", power_on=True)
@@ -137,6 +188,10 @@ def test_commands_come_from_their_protos() -> None:
         destroy_evacuated=host_events_pb2.DestroyEvacuated(instance_uuid="u", migration_uuid="m")
     )
     assert command_from_proto(cmd) == he.DestroyEvacuated("u", "m")
+    cmd = agent_pb2.AgentCommand(
+        forget_evacuated=host_events_pb2.ForgetEvacuated(instance_uuid="u", migration_uuid="m")
+    )
+    assert command_from_proto(cmd) == he.ForgetEvacuated("u", "m")
 
 
 async def test_guests_running_at_start_hold_their_numa_cells_and_pci_devices(
