@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 from novamesh.cells.testing import FakeAgent, Mesh, node_uuid, start_mesh
-from novamesh.cells.v1 import actions_pb2, actions_pb2_grpc, router_pb2
+from novamesh.cells.v1 import actions_pb2, actions_pb2_grpc, router_pb2, services_pb2
 from novamesh.scheduler.v1 import request_spec_pb2
 
 
@@ -270,3 +270,45 @@ async def test_evacuate_needs_a_dead_host_then_rebuilds_elsewhere(
     assert mesh.placement.allocations == {inst.uuid: {node_uuid("h2")}}
     (mig,) = (await actions.ListMigrations(actions_pb2.ListMigrationsRequest())).migrations
     assert (mig.status, mig.migration_type) == ("done", "evacuation")
+    # The source's agent is gone: nothing to forget now, its restart destroys the guest.
+    sent = [c.WhichOneof("body") for c in first.commands + second.commands]
+    assert "forget_evacuated" not in sent
+
+
+async def test_evacuate_from_a_forced_down_host_whose_agent_runs_makes_it_forget_the_guest(
+    mesh: Mesh, actions: actions_pb2_grpc.CellsActionsServiceAsyncStub
+) -> None:
+    first = await mesh.agent(["h1"])
+    second = await mesh.agent(["h2"])
+    cell = mesh.cells["cell1"]
+    mesh.scheduler.hosts = [("h1", cell)]
+    (inst,) = await mesh.boot()
+    await mesh.wait_for(inst.uuid, "active")
+    await mesh.services.UpdateService(
+        services_pb2.UpdateServiceRequest(
+            service=services_pb2.ServiceRef(
+                host_binary=services_pb2.HostBinary(host="h1", binary="nova-compute")
+            ),
+            forced_down=True,
+        )
+    )
+    assert mesh.app.core.hub.connected("h1")
+    mesh.scheduler.hosts = [("h2", cell)]
+    await actions.MoveInstance(
+        actions_pb2.MoveInstanceRequest(
+            uuid=inst.uuid,
+            migration_type="evacuation",
+            expected_vm_states=["active", "stopped", "error"],
+            action="evacuate",
+        )
+    )
+    await mesh.app.core.idle()
+    (mig,) = (await actions.ListMigrations(actions_pb2.ListMigrationsRequest())).migrations
+    # The guest stays on h1 (no terminate) but h1 stops counting it; the migration stays
+    # `done`, so h1's agent still destroys the guest when it registers again.
+    forget = [c for c in first.commands if c.WhichOneof("body") == "forget_evacuated"]
+    assert [(c.host, c.forget_evacuated.instance_uuid) for c in forget] == [("h1", inst.uuid)]
+    assert forget[0].forget_evacuated.migration_uuid == mig.uuid
+    assert "terminate" not in [c.WhichOneof("body") for c in first.commands]
+    assert (mig.status, mig.source_compute, mig.dest_compute) == ("done", "h1", "h2")
+    assert "forget_evacuated" not in [c.WhichOneof("body") for c in second.commands]

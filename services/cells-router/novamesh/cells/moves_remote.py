@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from novamesh.agent.v1 import agent_pb2
+from novamesh.agent.v1 import agent_pb2, host_events_pb2
 from novamesh.cells.core import Core
 from novamesh.cells.db import instances as inst_db
 from novamesh.cells.db import migrations as mig_db
@@ -26,6 +26,9 @@ LOG = logging.getLogger(__name__)
 # A live migration takes as long as its copy does; the source's agent answers when it ends
 # (an agent that goes away fails it through the hub's reconnect grace).
 LIVE_TIMEOUT = 6 * 3600.0
+
+# A running agent forgets a guest at once; one that went away meanwhile is left to its restart.
+FORGET_TIMEOUT = 60.0
 
 # The first steps shared with resize: the allocation handed to the migration and the
 # destination chosen; None when that failed (the move is already aborted).
@@ -225,6 +228,7 @@ class RemoteMoves:
                 f"releasing the allocation of {uuid} on its dead host",
             )
             await self._core.in_cell(cell, status(move.migration_uuid, "done"))
+            await self._forget_at_source(move)
         else:
             await self._alloc.drop_instance(uuid)
             await self._alloc.give_back(uuid, move.migration_uuid, move.instance)
@@ -244,3 +248,28 @@ class RemoteMoves:
             await self._core.in_cell(cell, failed)
         await self._core.publish(cell, uuid)
         await self._host_states.changed(cell, dest)
+        await self._host_states.changed(cell, move.source)
+
+    async def _forget_at_source(self, move: Move) -> None:
+        """The source's agent may run on while its service is forced down: as Nova's resource
+        tracker at its next update, it stops counting the guest now. The guest itself goes when
+        that agent starts again (the migration stays `done` for `EvacuatedGuests`), so an agent
+        that is not connected needs nothing now."""
+        if not (move.source and self._core.hub.connected(move.source)):
+            return
+        outcome = await self._core.hub.call(
+            move.source,
+            agent_pb2.AgentCommand(
+                forget_evacuated=host_events_pb2.ForgetEvacuated(
+                    instance_uuid=move.instance.uuid, migration_uuid=move.migration_uuid
+                )
+            ),
+            min(self._timeout, FORGET_TIMEOUT),
+        )
+        if not outcome.ok:
+            LOG.warning(
+                "source %s still counts evacuated %s until its agent restarts: %s",
+                move.source,
+                move.instance.uuid,
+                outcome.error,
+            )
