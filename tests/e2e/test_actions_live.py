@@ -68,6 +68,20 @@ def test_live_migrate_then_evacuate_from_a_forced_down_host(mesh: Mesh) -> None:
                 assert shown["OS-EXT-SRV-ATTR:host"] not in (dest, None)
 
             eventually(evacuated, 30)
+
+            # The forced-down host's agent still runs: at its next report it no longer counts
+            # the guest (as Nova's resource tracker), though the guest waits for its restart.
+            (node,) = [
+                h
+                for h in c.get("/v2.1/os-hypervisors/detail").json()["hypervisors"]
+                if h["service"]["host"] == dest
+            ]
+
+            def uncounted() -> None:
+                shown = c.get(f"/v2.1/os-hypervisors/{node['id']}").json()["hypervisor"]
+                assert (shown["running_vms"], shown["vcpus_used"]) == (0, 0), shown
+
+            eventually(uncounted, 60)
         finally:
             c.put(f"/v2.1/os-services/{svc['id']}", json={"forced_down": False})
         new_host = c.get(f"/v2.1/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"]
