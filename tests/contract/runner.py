@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -23,6 +22,15 @@ from typing import Any
 import httpx
 
 from tests.contract import routes as routes_mod
+from tests.contract.bodies import (
+    Changes,
+    change,
+    fill,
+    ids,
+    only_owned,
+    same_kind,
+    version_at_least,
+)
 from tests.contract.cases import Case, discover, find_template, nearest_template, templates_root
 from tests.contract.images import FakeImages
 from tests.contract.matcher import (
@@ -32,6 +40,7 @@ from tests.contract.matcher import (
     parse_template,
     render_request,
 )  # fmt: skip
+from tests.contract.report import Result, markdown, summarize
 from tests.contract.routes import NotApplicable, Route
 from tests.contract.subs import PATTERNS, PROJECT, USER, UUID, relax, request_values
 from tests.support.mesh import Mesh, start_mesh
@@ -49,16 +58,6 @@ QUOTA_PROJECTS = (PROJECT, "fake_tenant")
 # The users whose key pairs the templates show: the suite's admin, upstream's "fake" (the
 # suite's non-admin caller) and the two its 2.35 listing samples create key pairs for.
 KEYPAIR_USERS = (USER, "fake", "user1", "user2")
-
-
-@dataclass
-class Result:
-    key: str
-    directory: str
-    version: str
-    case: str
-    outcome: str  # passed | failed | not_applicable | unmapped
-    reason: str = ""
 
 
 class SetupFailed(Exception):
@@ -202,11 +201,11 @@ class Runner:
             except (KeyError, ValueError):
                 body = None
         if isinstance(body, dict):
-            _change(body, changes)
+            change(body, changes)
             if body["server"].get("availability_zone") == "us-west":
                 # upstream's test configured that zone; this cloud's hosts are in "nova"
                 body["server"]["availability_zone"] = values["availability_zone"]
-        if isinstance(body, dict) and _version_at_least(version, "2.96"):
+        if isinstance(body, dict) and version_at_least(version, "2.96"):
             # Upstream's 2.96 samples show a server pinned to the zone it was booted into.
             body["server"].setdefault("availability_zone", values["availability_zone"])
         resp = self.call("POST", "/servers", version, body, caller) if body is not None else None
@@ -403,7 +402,7 @@ class Runner:
     ) -> httpx.Response:
         """One `before`/`after` request; `"PUT@2.11"` calls at that microversion."""
         method, _, at = step[0].partition("@")
-        return self.call(method, step[1].format(**known), at or version, _fill(step[2], known))
+        return self.call(method, step[1].format(**known), at or version, fill(step[2], known))
 
     def _server_group(self, version: str, caller: str) -> str:
         tpl = nearest_template(self.root, "os-server-groups", version, "server-groups-post-req")
@@ -519,7 +518,7 @@ class Runner:
                 f"{route.method} {path}: status {resp.status_code} (wanted {expected_status}): "
                 f"{resp.text[:300]}",
             )
-        for item in _ids(resp):
+        for item in ids(resp):
             group.owned.add(item)
         if route.settle and "server" in known:
             try:
@@ -559,7 +558,7 @@ class Runner:
             if "changes-" in route.path and "server" in values:
                 # a changes-since/before list shows deleted servers too: the earlier cases'
                 owned = {values["server"]}
-            actual = _only_owned(expected, actual, owned)
+            actual = only_owned(expected, actual, owned)
 
         def relaxed(path: str, want: Any, got: Any) -> bool | None:
             key = path.rsplit("/", 1)[-1]
@@ -569,7 +568,7 @@ class Runner:
             if hosts and path.startswith("/hypervisor_statistics/") and key in _SUMS:
                 return isinstance(got, int) and got == (hosts if key == "count" else want * hosts)
             if route.measured and not isinstance(want, dict | list):
-                return _same_kind(want, got)
+                return same_kind(want, got)
             if named and key == "uuid" and isinstance(want, str) and re.fullmatch(UUID, want):
                 # upstream's stubbed instance list names made-up servers; these are the
                 # servers the case booted onto the host
@@ -677,120 +676,6 @@ _SUMS = frozenset((
 
 # Route values or steps that name the server's host or another one (`{server_host}`).
 _NEEDS_HOSTS = "_host}"
-
-
-def _same_kind(want: Any, got: Any) -> bool:
-    """A measurement of the template's kind: a flag, a number (or null, a value the driver could
-    not take) or a text."""
-    if isinstance(want, bool) or isinstance(got, bool):
-        return isinstance(want, bool) and isinstance(got, bool)
-    if isinstance(want, int | float):
-        return got is None or isinstance(got, int | float)
-    if isinstance(want, str) and "%(" not in want:
-        return isinstance(got, str)
-    return want is None and got is None
-
-
-def _fill(body: Any, known: dict[str, str]) -> Any:
-    """A step's body with `{name}` in its strings replaced by what the case knows."""
-    if isinstance(body, str):
-        return body.format(**known) if "{" in body else body
-    if isinstance(body, dict):
-        return {k: _fill(v, known) for k, v in body.items()}
-    return body
-
-
-Changes = tuple[tuple[str, Any], ...]
-
-
-def _change(body: dict[str, Any], changes: Changes) -> None:
-    """Set (or with None remove) `a/b` keys of a request body."""
-    for path, value in changes:
-        *parents, key = path.split("/")
-        node = body
-        for name in parents:
-            node = node.setdefault(name, {})
-        if value is None:
-            node.pop(key, None)
-        else:
-            node[key] = value
-
-
-def _version_at_least(version: str, floor: str) -> bool:
-    major, minor = version.split(".")
-    low_major, low_minor = floor.split(".")
-    return (int(major), int(minor)) >= (int(low_major), int(low_minor))
-
-
-def _ids(resp: httpx.Response) -> Iterator[str]:
-    try:
-        data = resp.json()
-    except ValueError:
-        return
-    if isinstance(data, dict):
-        for value in data.values():
-            if isinstance(value, dict) and "id" in value:
-                yield str(value["id"])
-
-
-def _only_owned(expected: Any, actual: Any, owned: set[str]) -> Any:
-    """Top-level collections list what every case made; keep this case's and the template's.
-
-    The mesh is shared by all cases (upstream runs each sample against an empty cloud), so a
-    collection holds other cases' resources too. Items whose id is neither one this case's
-    group created nor a literal id the template names are dropped before matching.
-    """
-    if not (isinstance(expected, dict) and isinstance(actual, dict)):
-        return actual
-    out = dict(actual)
-    for key, items in actual.items():
-        tpl = expected.get(key)
-        if not (isinstance(items, list) and isinstance(tpl, list)) or len(items) <= len(tpl):
-            continue
-        literal = {
-            str(t.get("id")) for t in tpl if isinstance(t, dict) and "%(" not in str(t.get("id"))
-        }
-        out[key] = [
-            i for i in items
-            if not isinstance(i, dict) or str(i.get("id")) in owned or str(i.get("id")) in literal
-        ]  # fmt: skip
-    return out
-
-
-def summarize(results: list[Result]) -> dict[str, Any]:
-    per_dir: dict[str, dict[str, Any]] = {}
-    for r in results:
-        entry = per_dir.setdefault(
-            r.directory,
-            {"passed": 0, "failed": 0, "not_applicable": 0, "unmapped": 0, "reasons": []},
-        )
-        entry[r.outcome] += 1
-        if r.outcome == "not_applicable" and r.reason not in entry["reasons"]:
-            entry["reasons"].append(r.reason)
-    totals = {k: sum(1 for r in results if r.outcome == k) for k in
-              ("passed", "failed", "not_applicable", "unmapped")}  # fmt: skip
-    return {
-        "totals": totals,
-        "directories": per_dir,
-        "cases": [r.__dict__ for r in results],
-    }
-
-
-def markdown(report: dict[str, Any]) -> str:
-    lines = [
-        "| API directory | passed | failed | not applicable | unmapped | why not applicable |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for name, d in sorted(report["directories"].items()):
-        lines.append(
-            f"| {name} | {d['passed']} | {d['failed']} | {d['not_applicable']} | "
-            f"{d['unmapped']} | {'; '.join(d['reasons'])} |"
-        )
-    t = report["totals"]
-    lines.append(
-        f"| **total** | {t['passed']} | {t['failed']} | {t['not_applicable']} | {t['unmapped']} | |"
-    )
-    return "\n".join(lines) + "\n"
 
 
 def start(state_dir: Path) -> Mesh:

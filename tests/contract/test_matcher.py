@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.contract.bodies import same_kind
 from tests.contract.matcher import Matcher, NoMatch, parse_template
-from tests.contract.runner import _same_kind
 from tests.contract.subs import PATTERNS, relax
 
 
@@ -72,4 +72,4 @@ def test_console_internal_access_path_may_be_null() -> None:
      ("libvirt", "fake", True), ("libvirt", 3, False)],
 )  # fmt: skip
 def test_measurements_keep_their_kind(want: object, got: object, verdict: bool) -> None:
-    assert _same_kind(want, got) is verdict
+    assert same_kind(want, got) is verdict
